@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Every quality gate of `make test`, on the two supported lines:
+#   ansible-core 2.19 on Python 3.11 and ansible-core 2.21 on Python 3.12.
+# Each gate prints its own counts; the last line is "gates: N passed, M failed" and the exit
+# status is non-zero when a gate failed or when a gate that must run tests ran none.
+# Run scripts/setup.sh first (the Makefile does).
+set -uo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK="$REPO/.work"
+COLL="$WORK/src/ansible_collections/lxcri/containers"
+LOGS="$WORK/logs"
+ONLY=${GATES:-}          # e.g. GATES="units molecule" runs only gates whose name has one of these words
+passed=0 failed=0 summary=()
+
+export PATH="$WORK/pybin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$WORK/src"
+export ANSIBLE_HOME="$WORK/ansible-home"
+export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+export LC_ALL=C.UTF-8
+mkdir -p "$LOGS"
+
+wanted() {
+  [ -z "$ONLY" ] && return 0
+  local word
+  for word in $ONLY; do case "$1" in *"$word"*) return 0 ;; esac; done
+  return 1
+}
+
+# gate NAME COUNTER CMD...: run CMD in the collection copy, keep its log, report counts.
+# COUNTER names how to count what ran: sanity, pytest, molecule or none.
+gate() {
+  local name=$1 counter=$2; shift 2
+  wanted "$name" || return 0
+  local log="$LOGS/${name// /_}.log" t0=$SECONDS rc count
+  echo "::: $name"
+  (cd "$COLL" && "$@") >"$log" 2>&1
+  rc=$?
+  count=$(count_tests "$counter" "$log")
+  if [ $rc -eq 0 ] && [ "$count" != "0 tests ran" ]; then
+    passed=$((passed + 1)); summary+=("ok      $name: $count ($((SECONDS - t0)) s)")
+    echo "::: $name ok: $count ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); summary+=("FAILED  $name: $count, rc $rc ($((SECONDS - t0)) s)")
+    tail -n 60 "$log"
+    echo "::: $name FAILED: $count, rc $rc ($((SECONDS - t0)) s); full log: ${log#"$REPO"/}"
+  fi
+}
+
+count_tests() {
+  local counter=$1 log=$2 n
+  case $counter in
+    sanity) n=$(grep -c "^Running sanity test '" "$log"); echo "$n sanity tests ran" | sed 's/^0 .*/0 tests ran/' ;;
+    pytest) n=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ in [0-9.]+s.*//')
+            echo "${n:-0 tests ran}" ;;
+    molecule) n=$(grep -cE 'INFO +[A-Za-z0-9_-]+ ➜ converge: Executing|Running [A-Za-z0-9_-]+ > converge' "$log")
+              echo "$n converge+idempotence run(s)" | sed 's/^0 .*/0 tests ran/' ;;
+    *) echo "done" ;;
+  esac
+}
+
+modules_listed_by_ansible_doc() {
+  local venv=$1 module missing=0 listed
+  listed=$(ANSIBLE_COLLECTIONS_PATH="$WORK/collections" "$venv/bin/ansible-doc" -l lxcri.containers) || return 1
+  for module in plugins/modules/*.py; do
+    module=$(basename "$module" .py)
+    if grep -q "^lxcri\.containers\.$module " <<<"$listed"; then echo "listed: $module"
+    else echo "NOT listed by ansible-doc: $module"; missing=1; fi
+  done
+  return $missing
+}
+
+molecule_scenarios() {
+  local scenario
+  for scenario in extensions/molecule/*/molecule.yml; do basename "$(dirname "$scenario")"; done
+}
+
+run_line() {
+  local core=$1 py=$2 venv=$3 all_pythons=$4
+  local tag="core $core py$py"
+  (
+    export PATH="$venv/bin:$PATH"
+    if [ "$all_pythons" = yes ]; then
+      gate "sanity $tag" sanity ansible-test sanity --color no
+    else
+      gate "sanity $tag" sanity ansible-test sanity --color no --python "$py"
+    fi
+    gate "units $tag" pytest ansible-test units --color no --local --requirements --python "$py"
+    echo "$passed $failed" >"$WORK/counts"; printf '%s\n' "${summary[@]}" >"$WORK/summary"
+  )
+  read -r passed failed <"$WORK/counts"
+  mapfile -t summary <"$WORK/summary"
+}
+
+main() {
+  local venv221="$REPO/.venv" venv219="$WORK/venv-2.19" scenario
+  run_line 2.19 3.11 "$venv219" no
+  run_line 2.21 3.12 "$venv221" yes
+  export PATH="$venv221/bin:$PATH"
+  gate "ruff" none ruff check --no-cache .
+  gate "ansible-lint" none ansible-lint --offline --profile production --nocolor
+  gate "changelog lint" none antsibull-changelog lint
+  gate "plugin docs lint" none antsibull-docs lint-collection-docs --plugin-docs .
+  gate "build install doc" none modules_listed_by_ansible_doc "$venv221"
+  if [ -d "$COLL/tools/pvesim/tests" ]; then
+    gate "pvesim tests" pytest python -m pytest -p no:cacheprovider -q tools/pvesim/tests
+  fi
+  for scenario in $(cd "$COLL" && molecule_scenarios); do
+    gate "molecule $scenario" molecule "$REPO/scripts/cgroup-ns.sh" molecule test -s "$scenario"
+  done
+  echo
+  echo "::: summary"
+  printf '  %s\n' "${summary[@]}"
+  echo "gates: $passed passed, $failed failed"
+  [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+}
+
+main "$@"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Prepare this checkout for `make demo` and `make test` on a Debian machine, as root, with no Galaxy:
+# Debian packages when missing, one venv per test line with pinned tools, the pvesim simulator,
+# and this collection built and installed locally. Safe to re-run: each step is skipped when done.
+set -euo pipefail
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WORK="$REPO/.work"
+APT_PACKAGES=(runc crun lxc umoci skopeo busybox-static shellcheck iproute2 openssl zstd xz-utils uidmap)
+
+log() { printf '::: setup: %s\n' "$*"; }
+
+install_debian_packages() {
+  local missing=() pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The real interpreter for python X.Y: pyenv's shims do not work under ansible-test.
+find_python() {
+  local prefix
+  if command -v pyenv >/dev/null 2>&1 && prefix=$(pyenv prefix "$1" 2>/dev/null) && [ -x "$prefix/bin/python$1" ]; then
+    echo "$prefix/bin/python$1"; return 0
+  fi
+  "python$1" -c 'import sys; print(sys.executable)' 2>/dev/null
+}
+
+# make_venv DIR PYTHON REQUIREMENTS: (re)install when the requirements file changed.
+make_venv() {
+  local venv=$1 python=$2 requirements=$3 stamp
+  stamp="$venv/.lxcri-requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then return 0; fi
+  log "venv $venv ($python)"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  if [ -f "$REPO/tools/pvesim/pyproject.toml" ]; then
+    "$venv/bin/pip" install -q --disable-pip-version-check -e "$REPO/tools/pvesim"
+  fi
+  # ansible-test bootstraps pip in its own venvs from this cached script (no ci-files host here).
+  "$venv/bin/python" "$REPO/.ci/ansible-test-get-pip.py" --place >/dev/null
+  cp "$requirements" "$stamp"
+}
+
+link_pythons() {
+  local v p
+  mkdir -p "$WORK/pybin"
+  for v in 3.9 3.10 3.11 3.12 3.13; do
+    if p=$(find_python "$v"); then ln -sfn "$p" "$WORK/pybin/python$v"; fi
+  done
+}
+
+# ansible-test needs the collection in a real ansible_collections/<ns>/<name> directory.
+copy_source_tree() {
+  local dest="$WORK/src/ansible_collections/lxcri/containers"
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  (cd "$REPO" && tar --exclude=./.work --exclude=./.venv --exclude=./tests/output --exclude=./.ansible -cf - .) \
+    | tar -C "$dest" -xf -
+}
+
+build_and_install_collection() {
+  local venv=$1
+  rm -rf "$WORK/dist" "$WORK/collections"
+  mkdir -p "$WORK/dist" "$WORK/collections"
+  (cd "$WORK/src/ansible_collections/lxcri/containers" \
+    && "$venv/bin/ansible-galaxy" collection build --force --output-path "$WORK/dist" >/dev/null)
+  "$venv/bin/ansible-galaxy" collection install --offline --force -p "$WORK/collections" "$WORK"/dist/lxcri-containers-*.tar.gz >/dev/null
+  log "collection built and installed: $(basename "$WORK"/dist/lxcri-containers-*.tar.gz)"
+}
+
+main() {
+  [ "$(id -u)" -eq 0 ] || { echo "setup: run as root (it installs Debian packages and runs containers)" >&2; exit 1; }
+  mkdir -p "$WORK"
+  install_debian_packages
+  link_pythons
+  local py311 py312
+  py311=$(find_python 3.11) || { echo "setup: python3.11 not found (pyenv install 3.11)" >&2; exit 1; }
+  py312=$(find_python 3.12) || { echo "setup: python3.12 not found (pyenv install 3.12)" >&2; exit 1; }
+  make_venv "$REPO/.venv" "$py312" "$REPO/tests/requirements/core-2.21.txt"
+  make_venv "$WORK/venv-2.19" "$py311" "$REPO/tests/requirements/core-2.19.txt"
+  copy_source_tree
+  build_and_install_collection "$REPO/.venv"
+}
+
+main "$@"
