@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError, TIMEOUT
+from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import TIMEOUT, LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
 
 
