@@ -1,0 +1,12 @@
+"""pvesim: a simulator of one Proxmox VE 9.x node.
+
+See README.md ("Internals") for the package layout.
+"""
+
+__version__ = "0.1.0"
+
+# What `GET /version` and `pveversion` report.  pve-manager 9.1.x is the 9.1 GA line the
+# contract was checked against.
+PVE_RELEASE = "9.1"
+PVE_VERSION = "9.1.2"
+PVE_REPOID = "b2e7b3fa"

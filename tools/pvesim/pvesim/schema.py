@@ -1,0 +1,198 @@
+"""Parameter schemas and validation with PVE::JSONSchema's messages (contract §0.2).
+
+A handler schema is ``{name: Param(...)}``.  :func:`validate` returns the typed parameters or
+raises ``400 Parameter verification failed.`` with one message per bad parameter.
+"""
+
+from __future__ import annotations
+
+import re
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+class FormatError(ValueError):
+    """Raised by format checkers; the text becomes ``invalid format - <text>``."""
+
+
+class Param:
+    def __init__(self, type="string", optional=True, default=None, minimum=None, maximum=None, enum=None,
+                 format=None, pattern=None, max_length=None, min_length=None, description="", typetext=None,
+                 format_description=None, alias=None, cli_filepath=False, requires=None, list_format=False):
+        self.type = type
+        self.optional = optional
+        self.default = default
+        self.minimum = minimum
+        self.maximum = maximum
+        self.enum = enum
+        self.format = format
+        self.pattern = pattern
+        self.max_length = max_length
+        self.min_length = min_length
+        self.description = description
+        self.typetext = typetext
+        self.format_description = format_description
+        self.alias = alias
+        self.cli_filepath = cli_filepath
+        self.requires = requires
+        self.list_format = list_format  # '-list' formats: may be repeated on the CLI
+
+    def copy(self, **kw):
+        p = Param.__new__(Param)
+        p.__dict__.update(self.__dict__)
+        p.__dict__.update(kw)
+        return p
+
+
+def _fmt_num(v):
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def parse_bool(value, cli=False):
+    """Return 1/0 or None if ``value`` is not a boolean.  REST: only 1/0/JSON bools (§4.1)."""
+    if isinstance(value, bool):
+        return 1 if value else 0
+    if isinstance(value, int):
+        return 1 if value == 1 else (0 if value == 0 else None)
+    s = str(value)
+    if s in ("1", "0"):
+        return int(s)
+    if cli:
+        if s.lower() in TRUE_WORDS:
+            return 1
+        if s.lower() in FALSE_WORDS:
+            return 0
+    return None
+
+
+def check_value(p, value, cli=False):
+    """Type-check and normalise one value.  Returns the typed value; raises ValueError(msg)."""
+    t = p.type
+    if t == "boolean":
+        b = parse_bool(value, cli=cli)
+        if b is None:
+            raise ValueError("type check ('boolean') failed - got '%s'" % value)
+        return b
+    if t == "integer":
+        if isinstance(value, bool):
+            raise ValueError("type check ('integer') failed - got '%s'" % value)
+        if isinstance(value, int):
+            v = value
+        else:
+            s = str(value)
+            if not re.match(r"^-?\d+$", s):
+                raise ValueError("type check ('integer') failed - got '%s'" % s)
+            v = int(s)
+        _check_range(p, v)
+        return v
+    if t == "number":
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            v = value
+        else:
+            s = str(value)
+            if not re.match(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$", s):
+                raise ValueError("type check ('number') failed - got '%s'" % s)
+            v = float(s)
+            if v.is_integer() and re.match(r"^-?\d+$", s):
+                v = int(s)
+        _check_range(p, v)
+        return v
+    # string
+    if isinstance(value, bool):
+        value = "1" if value else "0"
+    s = str(value)
+    if p.max_length is not None and len(s) > p.max_length:
+        raise ValueError("value may only be %d characters long" % p.max_length)
+    if p.min_length is not None and len(s) < p.min_length:
+        raise ValueError("value must be at least %d characters long" % p.min_length)
+    if p.enum is not None and s not in p.enum:
+        raise ValueError("value '%s' does not have a value in the enumeration '%s'" % (s, ", ".join(p.enum)))
+    if p.pattern is not None and not re.match("^(?:%s)$" % p.pattern, s):
+        raise ValueError("value does not match the regex pattern")
+    if p.format is not None:
+        try:
+            res = p.format(s)
+        except FormatError as exc:
+            raise ValueError("invalid format - %s" % exc) from None
+        if res is not None:
+            return res
+    return s
+
+
+def _check_range(p, v):
+    if p.minimum is not None and v < p.minimum:
+        raise ValueError("value must have a minimum value of %s" % _fmt_num(p.minimum))
+    if p.maximum is not None and v > p.maximum:
+        raise ValueError("value must have a maximum value of %s" % _fmt_num(p.maximum))
+
+
+def validate(schema, params, cli=False, allow_extra=False):
+    """Validate ``params`` (dict) against ``schema``; returns a new typed dict.
+
+    Unset optional parameters are *not* filled with defaults (handlers decide, like PVE).
+    """
+    from .handlers import param_error
+
+    errors = {}
+    out = {}
+    for k, v in params.items():
+        p = schema.get(k)
+        if p is None:
+            if allow_extra:
+                out[k] = v
+                continue
+            errors[k] = "property is not defined in schema and the schema does not allow additional properties"
+            continue
+        if v is None:
+            continue
+        if isinstance(v, list) and p.type != "array":
+            if len(v) == 1:
+                v = v[0]
+            elif p.list_format:
+                v = ",".join(str(x) for x in v)
+            else:
+                errors[k] = "type check ('%s') failed - got ARRAY" % p.type
+                continue
+        try:
+            out[k] = check_value(p, v, cli=cli)
+        except ValueError as exc:
+            errors[k] = str(exc)
+    for k, p in schema.items():
+        if not p.optional and k not in out and k not in errors:
+            errors[k] = "property is missing and it is not optional"
+    if errors:
+        raise param_error(errors)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Common formats
+# --------------------------------------------------------------------------------------------
+
+def fmt_configid_list(s):
+    items = [x for x in re.split(r"[,;\s]+", s) if x]
+    for x in items:
+        if not re.match(r"^[a-z][a-z0-9_]*$", x, re.I):
+            raise FormatError("invalid configuration ID '%s'" % x)
+    return ",".join(items)
+
+
+def fmt_storage_id(s):
+    if not re.match(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", s, re.I):
+        raise FormatError("storage ID '%s' contains illegal characters" % s)
+    return s
+
+
+def fmt_node(s):
+    if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?$", s):
+        raise FormatError("value does not look like a valid node name")
+    return s
+
+
+VMID = Param("integer", optional=False, minimum=100, maximum=999999999, description="The (unique) ID of the VM.",
+             typetext="<integer> (100 - 999999999)")
+NODE = Param("string", optional=False, format=fmt_node, description="The cluster node name.")
+STORAGE = Param("string", format=fmt_storage_id, description="The storage identifier.")
