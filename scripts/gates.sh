@@ -49,18 +49,26 @@ gate() {
 count_tests() {
   local counter=$1 log=$2 n
   case $counter in
-    sanity) n=$(grep -c "^Running sanity test '" "$log"); echo "$n sanity tests ran" | sed 's/^0 .*/0 tests ran/' ;;
-    pytest) n=$(grep -E '[0-9]+ (passed|failed)' "$log" | tail -n 1 | sed -E 's/^=+ //; s/ in [0-9.]+s.*//')
-            echo "${n:-0 tests ran}" ;;
+    sanity) n=$(grep -c '^Running sanity test ' "$log"); echo "$n sanity tests ran" | sed 's/^0 .*/0 tests ran/' ;;
+    pytest) sum_pytest_counts "$log" ;;
     molecule) n=$(grep -cE 'INFO +[A-Za-z0-9_-]+ ➜ converge: Executing|Running [A-Za-z0-9_-]+ > converge' "$log")
               echo "$n converge+idempotence run(s)" | sed 's/^0 .*/0 tests ran/' ;;
     *) echo "done" ;;
   esac
 }
 
+# ansible-test units runs pytest once per context (controller, target): add up every summary line.
+sum_pytest_counts() {
+  grep -E '^=+ .*[0-9]+ (passed|failed|error)' "$1" | awk '
+    { for (i = 2; i < NF; i++) if ($(i) ~ /^[0-9]+$/) { word = $(i + 1); gsub(/[^a-z]/, "", word); total[word] += $(i) } }
+    END { if (total["passed"] + total["failed"] + total["errors"] + total["error"] == 0) { print "0 tests ran"; exit }
+          printf "%d passed, %d failed, %d skipped\n", total["passed"], total["failed"], total["skipped"] }'
+}
+
 modules_listed_by_ansible_doc() {
   local venv=$1 module missing=0 listed
   listed=$(ANSIBLE_COLLECTIONS_PATH="$WORK/collections" "$venv/bin/ansible-doc" -l lxcri.containers) || return 1
+  shopt -s nullglob
   for module in plugins/modules/*.py; do
     module=$(basename "$module" .py)
     if grep -q "^lxcri\.containers\.$module " <<<"$listed"; then echo "listed: $module"
@@ -71,31 +79,26 @@ modules_listed_by_ansible_doc() {
 
 molecule_scenarios() {
   local scenario
+  shopt -s nullglob
   for scenario in extensions/molecule/*/molecule.yml; do basename "$(dirname "$scenario")"; done
 }
 
 run_line() {
   local core=$1 py=$2 venv=$3 all_pythons=$4
-  local tag="core $core py$py"
-  (
-    export PATH="$venv/bin:$PATH"
-    if [ "$all_pythons" = yes ]; then
-      gate "sanity $tag" sanity ansible-test sanity --color no
-    else
-      gate "sanity $tag" sanity ansible-test sanity --color no --python "$py"
-    fi
-    gate "units $tag" pytest ansible-test units --color no --local --requirements --python "$py"
-    echo "$passed $failed" >"$WORK/counts"; printf '%s\n' "${summary[@]}" >"$WORK/summary"
-  )
-  read -r passed failed <"$WORK/counts"
-  mapfile -t summary <"$WORK/summary"
+  local tag="core $core py$py" in_venv=(env PATH="$venv/bin:$PATH")
+  if [ "$all_pythons" = yes ]; then
+    gate "sanity $tag" sanity "${in_venv[@]}" ansible-test sanity --color no
+  else
+    gate "sanity $tag" sanity "${in_venv[@]}" ansible-test sanity --color no --python "$py"
+  fi
+  gate "units $tag" pytest "${in_venv[@]}" ansible-test units --color no --local --requirements --python "$py"
 }
 
 main() {
   local venv221="$REPO/.venv" venv219="$WORK/venv-2.19" scenario
   run_line 2.19 3.11 "$venv219" no
   run_line 2.21 3.12 "$venv221" yes
-  export PATH="$venv221/bin:$PATH"
+  PATH="$venv221/bin:$PATH"
   gate "ruff" none ruff check --no-cache .
   gate "ansible-lint" none ansible-lint --offline --profile production --nocolor
   gate "changelog lint" none antsibull-changelog lint

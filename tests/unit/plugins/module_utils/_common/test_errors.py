@@ -19,7 +19,7 @@ def test_error_kinds_are_the_documented_stable_set():
 
 def test_unknown_error_kind_is_refused():
     with pytest.raises(ValueError, match="unknown error_kind 'oops'"):
-        LxcriError("boom", "oops")
+        raise LxcriError("boom", "oops")
 
 
 def test_to_result_carries_msg_kind_and_command_output():
