@@ -1,0 +1,331 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Converge one Proxmox container: find it, read it, plan, run the plan (or not, in check mode)."""
+
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
+from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
+from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import model, retry
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
+
+VMID_MIN = 100
+VMID_MAX = 999999999
+SECRET_KEYS = ("password",)
+# Keys of the canonical config that the module accepts as options (the info module returns only these in ``config``).
+CONFIG_OPTIONS = ("hostname", "ostype", "arch", "cores", "cpulimit", "cpuunits", "memory", "swap", "rootfs", "net", "mp", "features",
+                  "nameserver", "searchdomain", "onboot", "startup", "tags", "description", "timezone", "protection", "hookscript",
+                  "unprivileged", "cmode", "console", "tty", "entrypoint", "debug", "lxc")
+
+
+def split_public(flat, lxc=None):
+    """Flat canonical config -> (config in the module's input shape, everything else)."""
+    shaped = model.public(flat)
+    if lxc:
+        shaped["lxc"] = [list(item) for item in lxc]
+    config = dict((k, v) for k, v in shaped.items() if k in CONFIG_OPTIONS)
+    extra = dict((k, v) for k, v in shaped.items() if k not in CONFIG_OPTIONS)
+    return config, extra
+
+
+def validate_params(params):
+    """Checks that need no Proxmox call; raise ``invalid_argument`` naming the field."""
+    vmid = params.get("vmid")
+    if vmid is not None and not VMID_MIN <= vmid <= VMID_MAX:
+        raise errors.invalid_argument("vmid", "must be %d..%d, got %s" % (VMID_MIN, VMID_MAX, vmid))
+    if vmid is None and not params.get("hostname"):
+        raise errors.invalid_argument("vmid", "give vmid or hostname (or both) to identify the container")
+    password = params.get("password")
+    if password is not None and len(password) < 5:
+        raise errors.invalid_argument("password", "must be at least 5 characters (Proxmox minimum)")
+    for index, entry in enumerate(params.get("lxc") or []):
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or not str(entry[0]).startswith("lxc."):
+            raise errors.invalid_argument("lxc[%d]" % index, "each entry must be a [lxc.key, value] pair, got %r" % (entry,))
+        if str(entry[0]) in ("lxc.rootfs.path", "lxc.rootfs.options"):
+            raise errors.invalid_argument("lxc[%d]" % index, "%s is managed by Proxmox and not allowed" % entry[0])
+    for key in ("timeout", "lock_timeout"):
+        if params.get(key) is not None and params[key] < 0:
+            raise errors.invalid_argument(key, "must be 0 or more seconds")
+    ostemplate = params.get("ostemplate")
+    if ostemplate and ":" not in ostemplate and not ostemplate.startswith("/"):
+        raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
+
+
+class Manager:
+    def __init__(self, transport, params, check_mode=False, warn=None):
+        self.t = transport
+        self.p = params
+        self.check = check_mode
+        self.warn = warn or (lambda msg: None)
+        self.timeout = params.get("timeout") or 300
+        self.lock_timeout = params.get("lock_timeout") if params.get("lock_timeout") is not None else 60
+
+    # -- helpers ------------------------------------------------------------------------
+    def _do(self, plan, kind, description, func, vmid, **kwargs):
+        """Add an action; run it (with lock retry) unless in check mode."""
+        if self.check:
+            argv = func(check=True, **kwargs)
+        else:
+            try:
+                argv = retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=vmid)
+            except LxcriError as exc:
+                exc.details.setdefault("actions", [action.to_result() for action in plan.actions])
+                exc.details["failed_action"] = description
+                raise
+        plan.add(kind, description, argv=argv if argv and isinstance(argv[0], str) else None)
+        return argv
+
+    def _find(self, rows):
+        vmid = self.p.get("vmid")
+        hostname = self.p.get("hostname")
+        node = self.p.get("node")
+        if vmid is not None:
+            matches = [row for row in rows if row["vmid"] == vmid]
+        else:
+            matches = [row for row in rows if row.get("name") == hostname and (node is None or row.get("node") == node)]
+            if len(matches) > 1:
+                raise LxcriError("hostname %s matches several containers (vmids %s); give vmid" % (hostname, ", ".join(str(r["vmid"]) for r in matches)),
+                                 errors.CONFLICT, details={"vmids": [r["vmid"] for r in matches]})
+        if not matches:
+            return None
+        entry = matches[0]
+        if node and entry.get("node") and entry["node"] != node:
+            raise LxcriError("CT %s exists on node %s, not on node %s" % (entry["vmid"], entry["node"], node), errors.CONFLICT)
+        return entry
+
+    # -- main ------------------------------------------------------------------------------
+    def run(self):
+        params = self.p
+        validate_params(params)
+        desired = model.desired_from_params(params)
+        lxc_desired = [[str(k), str(v)] for k, v in params["lxc"]] if params.get("lxc") is not None else None
+        if lxc_desired is not None and not self.t.supports_raw_lxc:
+            raise errors.invalid_argument("lxc", "raw lxc.* keys cannot be written over the API (not even by root@pam); use transport: pct on the node")
+        state = params.get("state") or "present"
+
+        rows = self.t.list()
+        entry = self._find(rows)
+        node = params.get("node") or (entry or {}).get("node") or self.t.node
+        current = None
+        pending = set()
+        digest = None
+        lxc_current = None
+        if entry is not None:
+            found = self.t.read(entry["vmid"], node)
+            if found is not None:
+                raw, pending, digest = found
+                current = model.from_raw(raw)
+                if lxc_desired is not None:
+                    lxc_current = self.t.read_lxc(entry["vmid"], node)
+            else:
+                entry = None
+        vmid = entry["vmid"] if entry else params.get("vmid")
+        status = (entry or {}).get("status") or ("absent" if entry is None else "unknown")
+
+        if state == "absent":
+            return self._absent(vmid, node, current, status)
+        if entry is None:
+            return self._create(vmid, node, desired, lxc_desired, state)
+        return self._update(vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state)
+
+    # -- absent -----------------------------------------------------------------------------------
+    def _absent(self, vmid, node, current, status):
+        before = split_public(current)[0] if current is not None else None
+        plan = Plan(before, None)
+        if current is not None:
+            if status == "running":
+                self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
+            self._do(plan, "destroy", "destroy CT %s%s" % (vmid, " (purge)" if self.p.get("purge") else ""), self.t.destroy, vmid,
+                     vmid=vmid, purge=bool(self.p.get("purge")), node=node)
+        return self._result(plan, vmid, node, "absent" if current is not None or vmid is None else "absent", None, False)
+
+    # -- create ----------------------------------------------------------------------------------
+    def _create(self, vmid, node, desired, lxc_desired, state):
+        params = self.p
+        if not params.get("ostemplate"):
+            raise errors.invalid_argument("ostemplate", "required to create CT %s (no such container%s)" % (
+                vmid if vmid is not None else params.get("hostname"), " on node %s" % node if node else ""))
+        if desired.get("unprivileged") is None:
+            desired.pop("unprivileged", None)
+        if self.t.name == "api" and not node:
+            raise errors.invalid_argument("node", "required to create a container over the API")
+        config = pve_plan.plan_create(desired)
+        if self.t.name == "api" and not getattr(self.t, "is_root_pam", False):
+            self._deny_root_only(config, {})
+        if vmid is None:
+            vmid = self.t.nextid()
+        raw = dict((key, model.value_to_raw(key, value)) for key, value in config.items())
+        if params.get("storage"):
+            raw["storage"] = params["storage"]
+        after = copy.deepcopy(config)
+        if params.get("password") is not None:
+            after["password"] = params["password"]
+        after_public = split_public(after, lxc_desired)[0]
+        if "password" in after:
+            after_public["password"] = params["password"]
+        plan = Plan(None, after_public)
+        try:
+            self._do(plan, "create", "create CT %s from %s" % (vmid, params["ostemplate"]), self.t.create, vmid,
+                     vmid=vmid, ostemplate=params["ostemplate"], params=raw, password=params.get("password"),
+                     ssh_public_keys=params.get("ssh_public_keys"), node=node)
+        except LxcriError as exc:
+            if not self.check and exc.error_kind != errors.CONFLICT:
+                exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
+            raise
+        if lxc_desired:
+            self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired, node=node)
+        status = "stopped"
+        if state in ("started", "restarted"):
+            self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
+            status = "running"
+        elif state == "template":
+            self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
+        return self._result(plan, vmid, node, status, config, False, created=True, lxc=lxc_desired)
+
+    def _cleanup_failed_create(self, vmid, node):
+        """A create that failed halfway must leave no CT behind (but never touch a CT we did not make)."""
+        try:
+            if self.t.read(vmid, node) is None:
+                return "nothing left behind"
+            self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
+            return "removed the half-created CT %s" % vmid
+        except LxcriError as exc:
+            return "could not remove the half-created CT %s: %s" % (vmid, exc.msg)
+
+    def _deny_root_only(self, changes, current):
+        found = pve_plan.root_only_changes(changes, current)
+        if found:
+            raise LxcriError("%s: Proxmox allows changing %s only to root@pam logged in with a password (API tokens, even root@pam's, "
+                             "are refused). Use transport: pct on the node, or api_user: root@pam with api_password."
+                             % (", ".join(key for key, _reason in found), "; ".join(reason for _key, reason in found)),
+                             errors.PERMISSION, details={"fields": [key for key, _reason in found]})
+
+    # -- update -----------------------------------------------------------------------------------
+    def _update(self, vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state):
+        params = self.p
+        is_template = bool(current.get("template"))
+        want_unpriv = desired.pop("unprivileged", None)
+        if want_unpriv is not None and want_unpriv != bool(current.get("unprivileged", False)):
+            raise LxcriError("unprivileged: CT %s is %s and Proxmox cannot change that after create; destroy and recreate it to change it"
+                             % (vmid, "unprivileged" if current.get("unprivileged") else "privileged"), errors.CONFLICT,
+                             details={"field": "unprivileged"})
+        delta = pve_plan.plan_config(current, desired, exclusive=bool(params.get("exclusive")))
+        if self.t.name == "api" and not getattr(self.t, "is_root_pam", False):
+            self._deny_root_only(delta.set, current)
+        lxc_changed = lxc_desired is not None and [list(x) for x in lxc_current or []] != lxc_desired
+        before_public = split_public(current, lxc_current if lxc_desired is not None else None)[0]
+        after_flat = delta.after
+        after_public = split_public(after_flat, lxc_desired if lxc_desired is not None else None)[0]
+        password_update = params.get("update_password") == "always" and (params.get("password") is not None or params.get("ssh_public_keys") is not None)
+        if password_update and params.get("password") is not None:
+            after_public["password"] = params["password"]
+        plan = Plan(before_public, after_public)
+        running = status == "running"
+
+        if delta.set or delta.delete:
+            values = dict((key, model.value_to_raw(key, value)) for key, value in delta.set.items())
+            if self.t.name == "api" and digest is None and not self.check:
+                digest = self.t.read_digest(vmid, node)
+            self._do(plan, "set", "set %s of CT %s" % (", ".join(sorted(list(delta.set) + ["-" + k for k in delta.delete])), vmid),
+                     self.t.update, vmid, vmid=vmid, values=values, delete=delta.delete, digest=digest, node=node)
+        for disk, size in delta.resize:
+            self._do(plan, "resize", "grow %s of CT %s to %s" % (disk, vmid, size), self.t.resize, vmid, vmid=vmid, disk=disk, size=size, node=node)
+        if lxc_changed:
+            self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired, node=node)
+
+        predicted_pending = set(pending)
+        if running:
+            predicted_pending |= delta.pending_keys()
+            if lxc_changed:
+                predicted_pending.add("lxc")
+
+        # Run-state transitions.
+        restarted = False
+        if state in ("started", "restarted") and is_template:
+            raise LxcriError("CT %s is a template; templates cannot be started (state: %s)" % (vmid, state), errors.CONFLICT)
+        if state == "started" and not running:
+            self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "stopped" and running:
+            self._stop(plan, vmid, node)
+            running = False
+        elif state == "restarted":
+            if running:
+                self._do(plan, "reboot", "reboot CT %s" % vmid, self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+            else:
+                self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "template" and not is_template:
+            if running:
+                self._stop(plan, vmid, node)
+                running = False
+            self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
+            is_template = True
+
+        if running and not restarted and params.get("apply_pending") == "restart":
+            if not self.check and plan.changed:
+                found = self.t.read(vmid, node)
+                predicted_pending = set(found[1]) if found else predicted_pending
+                if lxc_changed:
+                    predicted_pending.add("lxc")
+            if predicted_pending:
+                self._do(plan, "reboot", "reboot CT %s to apply pending %s" % (vmid, ", ".join(sorted(predicted_pending))),
+                         self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+                restarted = True
+
+        if password_update:
+            if not self.t.supports_password_update:
+                raise errors.invalid_argument("update_password", "'always' needs transport: pct (the API cannot change the root password "
+                                                                 "or authorized_keys of an existing CT)")
+            if not running and not self.check:
+                raise LxcriError("update_password: always needs CT %s running to set the password/keys inside it" % vmid, errors.CONFLICT)
+            self._do(plan, "password", "set root password/authorized_keys inside CT %s" % vmid, self._password, vmid, vmid=vmid, node=node)
+
+        restart_required = running and not restarted and bool(predicted_pending)
+        final = after_flat
+        lxc_final = lxc_desired if lxc_desired is not None else None
+        if plan.changed and not self.check:
+            found = self.t.read(vmid, node)
+            if found is not None:
+                final = model.from_raw(found[0])
+                restart_required = running and bool(found[1]) or (running and lxc_changed and not restarted)
+                self._check_converged(final, desired, vmid)
+        status_out = "running" if running else "stopped"
+        return self._result(plan, vmid, node, status_out, final, restart_required, template=is_template, lxc=lxc_final,
+                            pending=sorted(predicted_pending) if restart_required else [])
+
+    def _password(self, vmid, node, check):
+        shown = self.t.set_password(vmid, password=self.p.get("password"), ssh_public_keys=self.p.get("ssh_public_keys"), node=node, check=check)
+        return shown
+
+    def _stop(self, plan, vmid, node):
+        if self.p.get("force_stop"):
+            self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
+        else:
+            self._do(plan, "shutdown", "shut down CT %s" % vmid, self.t.shutdown, vmid, vmid=vmid, timeout=self.timeout, node=node)
+
+    def _check_converged(self, final, desired, vmid):
+        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
+        desired = dict(desired)
+        desired.pop("unprivileged", None)
+        try:
+            left = pve_plan.plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
+        except LxcriError:
+            return
+        if not left.empty:
+            self.warn("CT %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
+                      % (vmid, ", ".join(sorted(c.key for c in left.changes) + [d for d, _s in left.resize])))
+
+    def _result(self, plan, vmid, node, status, config_flat, restart_required, created=False, template=False, lxc=None, pending=None):
+        result = plan.result(hidden_keys=SECRET_KEYS)
+        config = split_public(config_flat, lxc)[0] if config_flat is not None else {}
+        if isinstance(config.get("password"), str):
+            config.pop("password")
+        result.update(vmid=vmid, node=node, status=status, config=config, restart_required=bool(restart_required),
+                      template=bool(template or (config_flat or {}).get("template")), pending=pending or [],
+                      reads=[list(r) for r in self.t.reads], transport=self.t.name)
+        return result

@@ -1,0 +1,292 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The REST API transport: proxmoxer's ``https`` backend, API tokens or a password.
+
+Async calls return a UPID that is waited for with ``tasks.wait``; booleans are
+sent as ``1``/``0`` (proxmoxer would send ``"True"``); ``PUT config`` carries the
+``digest`` that was read, so a concurrent edit fails instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+
+from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
+from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages, model, tasks
+
+MIN_PROXMOXER = (2, 0, 0)
+
+try:
+    import proxmoxer
+    from proxmoxer import ProxmoxAPI
+    HAS_PROXMOXER = True
+    PROXMOXER_IMPORT_ERROR = None
+except ImportError:
+    HAS_PROXMOXER = False
+    PROXMOXER_IMPORT_ERROR = traceback.format_exc()
+
+HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+
+
+def _version_tuple(text):
+    return tuple(int(part) for part in re.findall(r"\d+", str(text))[:3])
+
+
+def check_proxmoxer():
+    if not HAS_PROXMOXER:
+        raise LxcriError("transport 'api' needs the Python library proxmoxer >= %s on the host that runs the module "
+                         "(usually the controller with delegate_to: localhost): pip install 'proxmoxer>=2.0' requests; "
+                         "or use transport: pct on the Proxmox node" % ".".join(map(str, MIN_PROXMOXER)),
+                         errors.RUNTIME_MISSING, details={"exception": PROXMOXER_IMPORT_ERROR})
+    version = getattr(proxmoxer, "__version__", "0")
+    if _version_tuple(version) < MIN_PROXMOXER:
+        raise LxcriError("proxmoxer %s is too old (API tokens need >= %s; Debian's python3-proxmoxer 1.x is too old): "
+                         "pip install 'proxmoxer>=2.0' on the host that runs the module" % (version, ".".join(map(str, MIN_PROXMOXER))),
+                         errors.RUNTIME_MISSING)
+
+
+def resolve_auth(params):
+    """(user, token_name, token_secret, password) from the module options; never defaults to root@pam."""
+    user = params.get("api_user")
+    token_id = params.get("api_token_id")
+    secret = params.get("api_token_secret")
+    password = params.get("api_password")
+    token_name = None
+    if token_id:
+        if "!" in token_id:
+            token_user, token_name = token_id.split("!", 1)
+            if user and user != token_user:
+                raise errors.invalid_argument("api_token_id", "names user %s but api_user is %s; give one of them" % (token_user, user))
+            user = token_user
+        else:
+            token_name = token_id
+            if not user:
+                raise errors.invalid_argument("api_user", "a bare api_token_id (%s) needs api_user (user@realm), "
+                                                          "or give api_token_id as user@realm!tokenid" % token_id)
+        if not re.match(r"^[^\s@:!]+@[A-Za-z][A-Za-z0-9.\-_]+$", user):
+            raise errors.invalid_argument("api_user", "%r is not user@realm" % (user,))
+        if not re.match(r"^[A-Za-z][A-Za-z0-9.\-_]+$", token_name):
+            raise errors.invalid_argument("api_token_id", "token id %r is not valid (letters, digits, . - _)" % (token_name,))
+        if not secret:
+            raise errors.invalid_argument("api_token_secret", "required with api_token_id (env PROXMOX_TOKEN_SECRET)")
+        return user, token_name, secret, None
+    if password:
+        if not user:
+            raise errors.invalid_argument("api_user", "required with api_password (for example root@pam); it is never assumed")
+        return user, None, None, password
+    raise errors.invalid_argument("api_token_id", "transport 'api' needs api_token_id + api_token_secret or api_user + api_password "
+                                                  "(env PROXMOX_TOKEN_ID/PROXMOX_TOKEN_SECRET or PROXMOX_USER/PROXMOX_PASSWORD)")
+
+
+def _bool_to_int(params):
+    return dict((k, (1 if v else 0) if isinstance(v, bool) else v) for k, v in params.items())
+
+
+class ApiTransport:
+    name = "api"
+    supports_raw_lxc = False
+    supports_password_update = False
+
+    def __init__(self, params, node=None, timeout=300, api_factory=None, sleep=None):
+        host = params.get("api_host")
+        if not host:
+            raise errors.invalid_argument("api_host", "required for transport 'api' (env PROXMOX_HOST)")
+        self.user, token_name, secret, password = resolve_auth(params)
+        self.is_root_pam = self.user == "root@pam" and password is not None
+        self.node = node
+        self.timeout = timeout
+        self.reads = []
+        self._sleep = sleep
+        kwargs = dict(port=params.get("api_port") or 8006, user=self.user, verify_ssl=bool(params.get("validate_certs")),
+                      timeout=params.get("api_timeout") or 30)
+        if token_name:
+            kwargs.update(token_name=token_name, token_value=secret)
+        else:
+            kwargs.update(password=password)
+        if api_factory is None:
+            check_proxmoxer()
+            api_factory = ProxmoxAPI
+        try:
+            self.api = api_factory(host, **kwargs)
+        except Exception as exc:  # pylint: disable=broad-except
+            raise self._error(exc, "connecting to the Proxmox API at %s:%s as %s" % (host, kwargs["port"], self.user))
+
+    # -- helpers -----------------------------------------------------------------------
+    def _error(self, exc, what):
+        if isinstance(exc, LxcriError):
+            return exc
+        text = str(exc)
+        status = getattr(exc, "status_code", None)
+        kind = messages.classify(text)
+        if status in (401,):
+            kind = errors.PERMISSION
+            text += " (check api_user/api_token_id/api_token_secret; tokens are user@realm!tokenid)"
+        elif status == 403:
+            kind = errors.PERMISSION
+        elif "certificate" in text.lower() or "SSLError" in text:
+            text += " (set validate_certs: false for a self-signed certificate, or install the node's CA)"
+        details = {}
+        if getattr(exc, "errors", None):
+            details["api_errors"] = exc.errors
+        return LxcriError("%s: %s" % (what, text), kind, details=details)
+
+    def _call(self, method, path, what, read=False, **params):
+        if read:
+            self.reads.append([method, path])
+        try:
+            resource = self.api(path.lstrip("/"))
+            return getattr(resource, method.lower())(**_bool_to_int(params))
+        except Exception as exc:  # pylint: disable=broad-except
+            raise self._error(exc, what)
+
+    def _wait(self, upid, what, timeout=None, node=None):
+        if not upid or not str(upid).startswith("UPID:"):
+            return None
+        task_node = tasks.upid_node(upid, node or self.node)
+        base = "/nodes/%s/tasks/%s" % (task_node, upid)
+        kwargs = {}
+        if self._sleep is not None:
+            kwargs["sleep"] = self._sleep
+        return tasks.wait(lambda: self._call("GET", base + "/status", "reading task %s" % upid),
+                          lambda: self._call("GET", base + "/log", "reading task log", start=0, limit=100000),
+                          upid, timeout or self.timeout, what, **kwargs)
+
+    def _node(self, node):
+        node = node or self.node
+        if not node:
+            raise errors.invalid_argument("node", "could not determine the node; set node")
+        return node
+
+    def _shown(self, method, path, params=None):
+        shown = [method, "/api2/json" + path]
+        for key in sorted(params or {}):
+            value = params[key]
+            shown.append("%s=%s" % (key, HIDDEN if key in ("password",) else value))
+        return shown
+
+    # -- reads --------------------------------------------------------------------------
+    def list(self):
+        rows = self._call("GET", "/cluster/resources", "listing containers", read=True, type="vm") or []
+        result = []
+        for row in rows:
+            if row.get("type") != "lxc":
+                continue
+            result.append({"vmid": int(row.get("vmid")), "status": row.get("status"), "lock": row.get("lock"),
+                           "name": row.get("name"), "node": row.get("node"), "tags": row.get("tags"),
+                           "template": bool(int(row.get("template") or 0))})
+        return result
+
+    def read(self, vmid, node=None):
+        path = "/nodes/%s/lxc/%s/pending" % (self._node(node), vmid)
+        try:
+            items = self._call("GET", path, "reading CT %s" % vmid, read=True)
+        except LxcriError as exc:
+            if exc.error_kind == errors.NOT_FOUND:
+                return None
+            raise
+        view, pending, digest = model.parse_pending_api(items)
+        return view, pending, digest
+
+    def read_digest(self, vmid, node=None):
+        config = self._call("GET", "/nodes/%s/lxc/%s/config" % (self._node(node), vmid), "reading CT %s" % vmid, read=True)
+        return (config or {}).get("digest")
+
+    def read_lxc(self, vmid, node=None):
+        return self.read_config(vmid, node)[1]
+
+    def read_config(self, vmid, node=None):
+        """``GET …/config`` (pending values merged): (raw dict, raw lxc list)."""
+        config = dict(self._call("GET", "/nodes/%s/lxc/%s/config" % (self._node(node), vmid), "reading CT %s" % vmid, read=True) or {})
+        lxc = [list(item) for item in config.pop("lxc", None) or []]
+        config.pop("digest", None)
+        return config, lxc
+
+    def nextid(self):
+        value = self._call("GET", "/cluster/nextid", "reading the next free vmid", read=True)
+        return int(value)
+
+    # -- mutating operations ---------------------------------------------------------------
+    def create(self, vmid, ostemplate, params, password=None, ssh_public_keys=None, node=None, check=False):
+        node = self._node(node)
+        body = dict(params, vmid=vmid, ostemplate=ostemplate)
+        if password is not None:
+            body["password"] = password
+        if ssh_public_keys is not None:
+            body["ssh-public-keys"] = ssh_public_keys
+        path = "/nodes/%s/lxc" % node
+        if not check:
+            upid = self._call("POST", path, "creating CT %s" % vmid, **body)
+            self._wait(upid, "creating CT %s" % vmid, node=node)
+        return self._shown("POST", path, body)
+
+    def update(self, vmid, values, delete, digest=None, node=None, check=False):
+        node = self._node(node)
+        body = dict(values)
+        if delete:
+            body["delete"] = ",".join(sorted(delete))
+        if digest:
+            body["digest"] = digest
+        path = "/nodes/%s/lxc/%s/config" % (node, vmid)
+        if not check:
+            self._call("PUT", path, "updating CT %s" % vmid, **body)
+        return self._shown("PUT", path, body)
+
+    def resize(self, vmid, disk, size, node=None, check=False):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s/resize" % (node, vmid)
+        if not check:
+            upid = self._call("PUT", path, "resizing %s of CT %s" % (disk, vmid), disk=disk, size=size)
+            self._wait(upid, "resizing %s of CT %s" % (disk, vmid), node=node)
+        return self._shown("PUT", path, {"disk": disk, "size": size})
+
+    def _status(self, vmid, action, node, check, timeout=None, **body):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s/status/%s" % (node, vmid, action)
+        if not check:
+            upid = self._call("POST", path, "%s CT %s" % (action, vmid), **body)
+            self._wait(upid, "%s of CT %s" % (action, vmid), timeout=timeout, node=node)
+        return self._shown("POST", path, body)
+
+    def start(self, vmid, node=None, check=False):
+        return self._status(vmid, "start", node, check)
+
+    def shutdown(self, vmid, timeout, node=None, check=False):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s/status/shutdown" % (node, vmid)
+        body = {"timeout": int(timeout), "forceStop": 1}
+        if not check:
+            upid = self._call("POST", path, "shutdown CT %s" % vmid, **body)
+            self._wait(upid, "shutdown of CT %s" % vmid, timeout=timeout + 30, node=node)
+        return self._shown("POST", path, body)
+
+    def stop(self, vmid, node=None, check=False):
+        return self._status(vmid, "stop", node, check)
+
+    def reboot(self, vmid, timeout, node=None, check=False):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s/status/reboot" % (node, vmid)
+        body = {"timeout": int(timeout)}
+        if not check:
+            upid = self._call("POST", path, "reboot CT %s" % vmid, **body)
+            self._wait(upid, "reboot of CT %s" % vmid, timeout=timeout + 60, node=node)
+        return self._shown("POST", path, body)
+
+    def destroy(self, vmid, purge, node=None, check=False):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s" % (node, vmid)
+        body = {"purge": 1} if purge else {}
+        if not check:
+            upid = self._call("DELETE", path, "destroying CT %s" % vmid, **body)
+            self._wait(upid, "destroying CT %s" % vmid, node=node)
+        return self._shown("DELETE", path, body)
+
+    def template(self, vmid, node=None, check=False):
+        node = self._node(node)
+        path = "/nodes/%s/lxc/%s/template" % (node, vmid)
+        if not check:
+            result = self._call("POST", path, "converting CT %s to a template" % vmid)
+            self._wait(result, "converting CT %s to a template" % vmid, node=node)
+        return self._shown("POST", path)

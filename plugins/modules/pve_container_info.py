@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: pve_container_info
+short_description: Read Proxmox VE LXC containers in the canonical shape pve_container accepts
+version_added: 0.1.0
+description:
+  - Lists containers, optionally filtered by O(vmid), O(hostname) or O(tags), and returns each configuration in the same
+    canonical shape that M(lxcri.containers.pve_container) accepts as options, so a result can be fed back as input.
+  - Reads the configuration with pending changes merged in (C(pct config) or C(GET .../config)).
+author:
+  - lxcri.containers contributors
+extends_documentation_fragment:
+  - lxcri.containers.attributes
+  - lxcri.containers.attributes.ACTIONGROUP_PROXMOX
+  - lxcri.containers.attributes.INFO_MODULE
+  - lxcri.containers.pve
+options:
+  vmid:
+    description: Only the container with this ID.
+    type: int
+  hostname:
+    description: Only containers with this host name.
+    type: str
+  tags:
+    description: Only containers that carry all of these tags (compared lower-cased).
+    type: list
+    elements: str
+"""
+
+EXAMPLES = r"""
+- name: All containers tagged web
+  lxcri.containers.pve_container_info:
+    tags: [web]
+  register: web
+
+- name: Copy the configuration of CT 120 onto CT 121
+  lxcri.containers.pve_container:
+    vmid: 121
+    memory: "{{ web.containers[0].config.memory }}"
+    net: "{{ web.containers[0].config.net }}"
+"""
+
+RETURN = r"""
+containers:
+  description: The matching containers, sorted by vmid.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    vmid:
+      description: ID of the container.
+      type: int
+      returned: always
+    node:
+      description: Node that holds it.
+      type: str
+      returned: always
+    status:
+      description: C(running) or C(stopped).
+      type: str
+      returned: always
+    lock:
+      description: Config lock (C(backup), C(mounted) ...) or null.
+      type: str
+      returned: always
+    template:
+      description: Whether it is a template.
+      type: bool
+      returned: always
+    config:
+      description: Canonical configuration in the option shape of M(lxcri.containers.pve_container).
+      type: dict
+      returned: always
+    unmanaged:
+      description: Configuration keys that M(lxcri.containers.pve_container) does not manage (C(devN), C(unusedN), C(env) ...).
+      type: dict
+      returned: always
+reads:
+  description: The read calls made.
+  returned: always
+  type: list
+  elements: list
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import model
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import split_public
+
+
+def query(transport, params):
+    rows = transport.list()
+    want_tags = set(ps.parse_tags(params.get("tags"))) if params.get("tags") else set()
+    containers = []
+    for row in sorted(rows, key=lambda r: r["vmid"]):
+        if params.get("vmid") is not None and row["vmid"] != params["vmid"]:
+            continue
+        if params.get("hostname") and row.get("name") != params["hostname"]:
+            continue
+        if params.get("node") and row.get("node") and row["node"] != params["node"]:
+            continue
+        raw, lxc = transport.read_config(row["vmid"], row.get("node"))
+        flat = model.from_raw(raw)
+        if want_tags and not want_tags <= set(flat.get("tags") or []):
+            continue
+        config, extra = split_public(flat, lxc)
+        unmanaged = dict((k, v) for k, v in raw.items() if model.value_from_raw(k, v) is None and k not in ("digest", "lock"))
+        unmanaged.update(extra)
+        unmanaged.pop("template", None)
+        containers.append({"vmid": row["vmid"], "node": row.get("node"), "status": row.get("status"), "lock": row.get("lock") or raw.get("lock"),
+                           "template": bool(flat.get("template")), "config": config, "unmanaged": unmanaged})
+    return containers
+
+
+def converge(module):
+    transport = make_transport(module)
+    containers = query(transport, module.params)
+    return {"changed": False, "containers": containers, "reads": [list(r) for r in transport.reads]}
+
+
+def main():
+    spec = connection_spec()
+    spec.update(vmid=dict(type="int"), hostname=dict(type="str"), tags=dict(type="list", elements="str"))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    run_module(module, converge)
+
+
+if __name__ == "__main__":
+    main()
