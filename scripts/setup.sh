@@ -29,21 +29,28 @@ find_python() {
   "python$1" -c 'import sys; print(sys.executable)' 2>/dev/null
 }
 
-# make_venv DIR PYTHON REQUIREMENTS: (re)install when the requirements file changed.
+# make_venv DIR PYTHON REQUIREMENTS: (re)install when the requirements or pvesim's metadata changed.
 make_venv() {
-  local venv=$1 python=$2 requirements=$3 stamp
+  local venv=$1 python=$2 requirements=$3 stamp wanted
+  local pvesim="$REPO/tools/pvesim/pyproject.toml"
   stamp="$venv/.lxcri-requirements"
-  if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then return 0; fi
+  wanted=$(cat "$requirements" "$pvesim" 2>/dev/null)
+  if [ -x "$venv/bin/python" ] && [ "$wanted" = "$(cat "$stamp" 2>/dev/null)" ]; then return 0; fi
   log "venv $venv ($python)"
   rm -rf "$venv"
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-  if [ -f "$REPO/tools/pvesim/pyproject.toml" ]; then
-    "$venv/bin/pip" install -q --disable-pip-version-check -e "$REPO/tools/pvesim"
-  fi
+  quiet_pip "$venv" -r "$requirements"
+  if [ -f "$pvesim" ]; then quiet_pip "$venv" -e "$REPO/tools/pvesim"; fi
   # ansible-test bootstraps pip in its own venvs from this cached script (no ci-files host here).
   "$venv/bin/python" "$REPO/.ci/ansible-test-get-pip.py" --place >/dev/null
-  cp "$requirements" "$stamp"
+  printf '%s' "$wanted" >"$stamp"
+}
+
+# pip, without the notes about index locations this machine's pip configuration names.
+quiet_pip() {
+  local venv=$1; shift
+  "$venv/bin/pip" install -q --disable-pip-version-check "$@" 2>&1 | sed '/is ignored: it is neither a file nor a directory/d'
+  return "${PIPESTATUS[0]}"
 }
 
 link_pythons() {
@@ -69,7 +76,8 @@ build_and_install_collection() {
   mkdir -p "$WORK/dist" "$WORK/collections"
   (cd "$WORK/src/ansible_collections/lxcri/containers" \
     && "$venv/bin/ansible-galaxy" collection build --force --output-path "$WORK/dist" >/dev/null)
-  "$venv/bin/ansible-galaxy" collection install --offline --force -p "$WORK/collections" "$WORK"/dist/lxcri-containers-*.tar.gz >/dev/null
+  ANSIBLE_COLLECTIONS_PATH="$WORK/collections" "$venv/bin/ansible-galaxy" collection install --offline --force \
+    -p "$WORK/collections" "$WORK"/dist/lxcri-containers-*.tar.gz >/dev/null
   log "collection built and installed: $(basename "$WORK"/dist/lxcri-containers-*.tar.gz)"
 }
 
