@@ -161,6 +161,7 @@ def _converge_locked(req, paths, runtime, lock, check_mode):
         new_config=req.bundle.config if req.bundle else None,
         stop_signal=req.stop_signal,
         stop_timeout=req.stop_timeout,
+        bundle_path=req.bundle.path if req.bundle else None,
     )
     result = plan.result()
     result.update(runtime=req.runtime, root=req.root, log_path=req.log_path, warnings=[])

@@ -104,7 +104,7 @@ def config_changes(old_config, new_config):
     return before, after
 
 
-def build_plan(name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10):
+def build_plan(name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10, bundle_path=None):
     """A ``Plan`` whose actions carry the argv ``render(kind)`` gives for each step.
 
     ``before``/``after`` hold ``status`` and, when the container is (re)created, the
@@ -114,6 +114,9 @@ def build_plan(name, desired, current, config, steps, predicted, render, old_con
     status = current["status"] if current else ABSENT
     before = {"status": status}
     after = {"status": predicted}
+    if CREATE in steps and current and bundle_path:
+        before["bundle"] = current.get("bundle")
+        after["bundle"] = bundle_path
     if CREATE in steps and new_config is not None:
         old = old_config if current and config in (SAME, CHANGED) else None
         cfg_before, cfg_after = config_changes(old, new_config)
