@@ -6,6 +6,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shopt -s nullglob
 benchmarks=("$REPO"/benchmarks/*.py)
 [ ${#benchmarks[@]} -gt 0 ] || { echo "bench: no benchmarks under benchmarks/" >&2; exit 1; }
+# Benchmarks import the collection as installed by scripts/setup.sh.
+export PYTHONPATH="$REPO/.work/collections${PYTHONPATH:+:$PYTHONPATH}"
 for bench in "${benchmarks[@]}"; do
   echo "::: $(basename "$bench" .py)"
   "$REPO/.venv/bin/python" "$bench"
