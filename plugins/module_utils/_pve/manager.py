@@ -65,13 +65,13 @@ class Manager:
         self.lock_timeout = params.get("lock_timeout") if params.get("lock_timeout") is not None else 60
 
     # -- helpers ------------------------------------------------------------------------
-    def _do(self, plan, kind, description, func, vmid, **kwargs):
+    def _do(self, plan, kind, description, func, lock_vmid, **kwargs):
         """Add an action; run it (with lock retry) unless in check mode."""
         if self.check:
             argv = func(check=True, **kwargs)
         else:
             try:
-                argv = retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=vmid)
+                argv = retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=lock_vmid)
             except LxcriError as exc:
                 exc.details.setdefault("actions", [action.to_result() for action in plan.actions])
                 exc.details["failed_action"] = description
@@ -184,6 +184,11 @@ class Manager:
             status = "running"
         elif state == "template":
             self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
+        if not self.check:
+            found = self.t.read(vmid, node)
+            if found is not None:
+                config = model.from_raw(found[0])
+                self._check_converged(config, desired, vmid)
         return self._result(plan, vmid, node, status, config, False, created=True, lxc=lxc_desired)
 
     def _cleanup_failed_create(self, vmid, node):
