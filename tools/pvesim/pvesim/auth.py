@@ -366,10 +366,10 @@ class AuthStore:
             username = "%s@%s" % (username, realm)
         try:
             self.check_user_enabled(username)
-            if not self.check_password(username, password):
-                # PVE accepts a valid ticket in place of the password (ticket renewal)
-                if not (password or "").startswith("PVE:") or self.verify_ticket(password) != username:
-                    raise ValueError("invalid credentials")
+            # PVE accepts a valid ticket in place of the password (ticket renewal)
+            renewal = (password or "").startswith("PVE:") and self.verify_ticket(password) == username
+            if not renewal and not self.check_password(username, password):
+                raise ValueError("invalid credentials")
         except (ValueError, AuthError) as exc:
             raise AuthError("authentication failure", log=str(exc)) from None
         return {

@@ -144,7 +144,7 @@ def cli_main(argv=None):
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        log = open(args.log, "a", encoding="utf-8") if args.log else None  # pylint: disable=consider-using-with
+        log = open(args.log, "a", encoding="utf-8") if args.log else None  # noqa: SIM115 - lives as long as the server
         try:
             srv = make_server(state, host=args.listen, port=args.port, auth_fail_delay=args.auth_fail_delay, log=log)
             info = write_runtime_files(state, srv)
@@ -156,7 +156,7 @@ def cli_main(argv=None):
         os.close(wfd)
         return _run(srv, state, remove_runtime_files)
 
-    log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr  # pylint: disable=consider-using-with
+    log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr  # noqa: SIM115 - lives as long as the server
     try:
         srv = make_server(state, host=args.listen, port=args.port, auth_fail_delay=args.auth_fail_delay, log=log)
     except Exception as exc:  # pylint: disable=broad-except

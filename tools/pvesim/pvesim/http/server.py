@@ -337,9 +337,9 @@ class RequestHandler(BaseHTTPRequestHandler):
         path = perms.acl_path(template, all_params)
         if path is not None and env.check_perm(path, privs, any_of=any_of, noerr=True):
             return
-        if (method, rel.count("/")) == ("POST", 3) and rel.endswith("/lxc") and all_params.get("pool"):
-            if env.check_perm("/pool/%s" % all_params["pool"], privs, noerr=True):
-                return
+        if (method, rel.count("/")) == ("POST", 3) and rel.endswith("/lxc") and all_params.get("pool") \
+                and env.check_perm("/pool/%s" % all_params["pool"], privs, noerr=True):
+            return
         raise handlers.perm_error("%s, %s" % (path or template, "|".join(privs) if any_of else ", ".join(privs)))
 
     def _login(self, params):
