@@ -127,10 +127,14 @@ def converge(module):
     return {"changed": False, "containers": containers, "reads": [list(r) for r in transport.reads]}
 
 
-def main():
+def argument_spec():
     spec = connection_spec()
     spec.update(vmid=dict(type="int"), hostname=dict(type="str"), tags=dict(type="list", elements="str"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     run_module(module, converge)
 
 

@@ -1,0 +1,63 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.lxcri.containers.plugins.doc_fragments import pve as pve_fragment
+from ansible_collections.lxcri.containers.plugins.modules import pve_container, pve_container_info
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.fakepve import FakePve
+
+
+def run_module(mod, args, pve, monkeypatch, capsys):
+    monkeypatch.setattr(mod, "make_transport", lambda module, **kw: pve)
+    with patch_module_args(args):
+        with pytest.raises(SystemExit):
+            mod.main()
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("mod", [pve_container, pve_container_info])
+def test_documented_options_match_the_argument_spec(mod):
+    doc = yaml.safe_load(mod.DOCUMENTATION)
+    fragment = yaml.safe_load(pve_fragment.ModuleDocFragment.DOCUMENTATION)["options"]
+    spec = mod.argument_spec()
+    assert set(doc["options"]) | set(fragment) == set(spec)
+    for name, option in list(doc["options"].items()) + list(fragment.items()):
+        assert option.get("type") == spec[name].get("type", "str"), name
+        assert option.get("default") == spec[name].get("default"), name
+        assert option.get("choices") == spec[name].get("choices"), name
+
+
+def test_module_create_noop_and_error_kind(monkeypatch, capsys):
+    pve = FakePve()
+    args = dict(vmid=130, hostname="m1", ostemplate="local:vztmpl/x.tar.gz", storage="local-lvm", rootfs="2G",
+                net=[{"name": "eth0", "bridge": "vmbr0"}], password="secret1", state="started")
+    first = run_module(pve_container, args, pve, monkeypatch, capsys)
+    assert first["changed"] and first["status"] == "running" and first["vmid"] == 130
+    assert "secret1" not in json.dumps(first)
+    second = run_module(pve_container, args, pve, monkeypatch, capsys)
+    assert not second["changed"]
+    bad = run_module(pve_container, dict(args, memory=4), pve, monkeypatch, capsys)
+    assert bad["failed"] and bad["error_kind"] == "invalid_argument" and bad["msg"].startswith("memory:")
+
+
+def test_info_output_feeds_back_as_input(monkeypatch, capsys):
+    pve = FakePve()
+    args = dict(vmid=131, hostname="m2", ostemplate="local:vztmpl/x.tar.gz", storage="local-lvm", rootfs="2G", tags=["a", "b"],
+                mp={"mp0": {"mp": "/data", "size": "1G"}}, net=[{"name": "eth0", "bridge": "vmbr0", "firewall": True}],
+                features={"nesting": True}, description="two\nlines", startup="order=3")
+    run_module(pve_container, args, pve, monkeypatch, capsys)
+    info = run_module(pve_container_info, dict(tags=["A"]), pve, monkeypatch, capsys)
+    assert [c["vmid"] for c in info["containers"]] == [131]
+    config = info["containers"][0]["config"]
+    assert config["mp"]["mp0"]["mp"] == "/data" and config["description"] == "two\nlines"
+    again = run_module(pve_container, dict(config, vmid=131, exclusive=True), pve, monkeypatch, capsys)
+    assert not again["changed"], again["actions"]
