@@ -71,6 +71,8 @@ def parse_bool(value, cli=False):
 def check_value(p, value, cli=False):
     """Type-check and normalise one value.  Returns the typed value; raises ValueError(msg)."""
     t = p.type
+    if t == "array":
+        return list(value) if isinstance(value, (list, tuple)) else [value]
     if t == "boolean":
         b = parse_bool(value, cli=cli)
         if b is None:

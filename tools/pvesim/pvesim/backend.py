@@ -1,0 +1,436 @@
+"""Execution modes.
+
+* ``state``: a CT is only its config; "running" is a status file under
+  ``.host/run/pvesim/<vmid>.json``.  Templates are checked and read (OS detection) but not
+  unpacked; ``pct exec/push/pull/enter`` fail with a message naming the lxc mode.
+* ``lxc``: every CT is a real LXC container named ``<vmid>`` in the dedicated lxcpath
+  ``<state>/.host/var/lib/lxc``; its root filesystem is the unpacked template inside the
+  rootfs volume directory.  The LXC config is generated at start from the PVE config
+  (contract §5.1).  Unprivileged CTs get ``lxc.idmap = u/g 0 100000 65536`` and a rootfs whose
+  owners are shifted by 100000 at create time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from . import storage
+from .handlers import PVEError
+
+IDMAP_BASE = 100000
+IDMAP_COUNT = 65536
+ELF_ARCH = {62: "amd64", 3: "i386", 183: "arm64", 40: "armhf", 243: "riscv64"}
+
+
+def get_backend(state):
+    return LxcBackend(state) if state.mode == "lxc" else StateBackend(state)
+
+
+# --------------------------------------------------------------------------------------------
+# template inspection
+# --------------------------------------------------------------------------------------------
+
+def _tar_read_member(path, names):
+    for name in names:
+        try:
+            out = subprocess.run(["tar", "-xOf", str(path), name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0:
+            return out.stdout
+    return None
+
+
+def detect_ostype_from_files(read):
+    """``read(relpath) -> bytes|None``; returns an ostype or None (PVE::LXC::Setup detection)."""
+    osr = read("etc/os-release")
+    if osr:
+        m = re.search(rb"^ID=\"?([A-Za-z0-9._-]+)\"?\s*$", osr, re.M)
+        if m:
+            osid = m.group(1).decode().lower()
+            mapping = {"debian": "debian", "devuan": "devuan", "ubuntu": "ubuntu", "centos": "centos", "rocky": "centos",
+                       "almalinux": "centos", "fedora": "fedora", "opensuse": "opensuse", "opensuse-leap": "opensuse",
+                       "opensuse-tumbleweed": "opensuse", "arch": "archlinux", "archlinux": "archlinux", "alpine": "alpine",
+                       "gentoo": "gentoo", "nixos": "nixos"}
+            if osid in mapping:
+                return mapping[osid]
+    for rel, ost in (("etc/debian_version", "debian"), ("etc/alpine-release", "alpine"), ("etc/arch-release", "archlinux"),
+                     ("etc/gentoo-release", "gentoo"), ("etc/fedora-release", "fedora"), ("etc/centos-release", "centos")):
+        if read(rel) is not None:
+            return ost
+    return None
+
+
+def elf_arch(data):
+    if not data or data[:4] != b"\x7fELF" or len(data) < 20:
+        return None
+    endian = "<" if data[5] == 1 else ">"
+    machine = struct.unpack(endian + "H", data[18:20])[0]
+    return ELF_ARCH.get(machine)
+
+
+class Backend:
+    def __init__(self, state):
+        self.state = state
+
+    # --- runtime ---------------------------------------------------------------------------
+    def is_running(self, vmid):
+        raise NotImplementedError
+
+    def runtime_info(self, vmid):
+        """{pid, uptime, mem} for a running CT (best effort)."""
+        return {}
+
+    # --- create ----------------------------------------------------------------------------
+    def populate_rootfs(self, worker, conf, vmid, rootdir, archive_path, archive_display, unprivileged):
+        raise NotImplementedError
+
+    def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
+        pass
+
+    def destroy(self, vmid):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# state mode
+# --------------------------------------------------------------------------------------------
+
+class StateBackend(Backend):
+    mode = "state"
+
+    def _status_file(self, vmid):
+        return self.state.host_path("/run/pvesim/%s.json" % vmid)
+
+    def is_running(self, vmid):
+        return self._status_file(vmid).exists()
+
+    def runtime_info(self, vmid):
+        try:
+            data = json.loads(self._status_file(vmid).read_text())
+        except (OSError, ValueError):
+            return {}
+        return {"pid": data.get("pid"), "uptime": max(0, int(time.time() - data.get("started", time.time())))}
+
+    def start(self, worker, conf, vmid):
+        p = self._status_file(vmid)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps({"started": time.time(), "pid": 100000 + int(vmid)}))
+
+    def stop(self, worker, vmid, kill=True, timeout=None, nokill=True):
+        try:
+            self._status_file(vmid).unlink()
+        except FileNotFoundError:
+            pass
+        return True
+
+    def populate_rootfs(self, worker, conf, vmid, rootdir, archive_path, archive_display, unprivileged):
+        worker.log("extracting archive '%s'" % archive_display)
+        size = archive_path.stat().st_size
+        # state mode keeps no files; read what OS detection needs straight from the archive
+        cache = {}
+
+        def read(rel):
+            if rel not in cache:
+                cache[rel] = _tar_read_member(archive_path, ["./" + rel, rel])
+            return cache[rel]
+
+        worker.log("Total bytes read: %d (%s)" % (size, _human(size)))
+        return read
+
+    def destroy(self, vmid):
+        self.stop(None, vmid)
+
+    def exec_argv(self, vmid, argv, keep_env=True):
+        raise PVEError("pvesim: 'pct exec' needs the lxc execution mode (this node runs in 'state' mode)")
+
+
+def _human(n):
+    return "%.2f MiB, %.1f MiB/s" % (n / 1048576.0, n / 1048576.0)
+
+
+# --------------------------------------------------------------------------------------------
+# lxc mode
+# --------------------------------------------------------------------------------------------
+
+class LxcBackend(Backend):
+    mode = "lxc"
+
+    @property
+    def lxcpath(self):
+        return str(self.state.lxcpath)
+
+    def _lxc(self, tool, vmid, *args):
+        return [tool, "-P", self.lxcpath, "-n", str(vmid)] + list(args)
+
+    def is_running(self, vmid):
+        if not (self.state.lxcpath / str(vmid) / "config").exists():
+            return False
+        try:
+            out = subprocess.run(self._lxc("lxc-info", vmid, "-sH"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=20, check=False).stdout.decode().strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return out in ("RUNNING", "FROZEN", "STOPPING", "FREEZING", "THAWED")
+
+    def init_pid(self, vmid):
+        try:
+            out = subprocess.run(self._lxc("lxc-info", vmid, "-pH"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 timeout=20, check=False).stdout.decode().strip()
+            return int(out) if out else None
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            return None
+
+    def runtime_info(self, vmid):
+        pid = self.init_pid(vmid)
+        if not pid:
+            return {}
+        info = {"pid": pid}
+        try:
+            with open("/proc/%d/stat" % pid) as fh:
+                start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+            with open("/proc/uptime") as fh:
+                up = float(fh.read().split()[0])
+            info["uptime"] = max(0, int(up - start_ticks / os.sysconf("SC_CLK_TCK")))
+        except (OSError, ValueError, IndexError):
+            pass
+        return info
+
+    # --- config generation (contract §5.1) -------------------------------------------------
+    def lxc_config(self, conf, vmid):
+        from .lxcschema import parse_property_string, NET_DESC, parse_volume
+
+        lines = []
+        ostype = conf.get("ostype") or "unmanaged"
+        unpriv = str(conf.get("unprivileged", "0")) == "1"
+        cfgdir = Path("/usr/share/lxc/config")
+        inc = cfgdir / ("%s.common.conf" % ostype)
+        lines.append("lxc.arch = %s" % ({"amd64": "x86_64", "i386": "i686", "arm64": "aarch64", "armhf": "armv7l"}.get(conf.get("arch", "amd64"), "x86_64")))
+        lines.append("lxc.include = %s" % (inc if inc.exists() else cfgdir / "common.conf"))
+        if unpriv:
+            uinc = cfgdir / ("%s.userns.conf" % ostype)
+            lines.append("lxc.include = %s" % (uinc if uinc.exists() else cfgdir / "userns.conf"))
+        lines.append("lxc.apparmor.profile = unconfined")
+        lines.append("lxc.monitor.unshare = 1")
+        if unpriv:
+            custom = any(k == "lxc.idmap" for k, _ in conf.get("lxc") or [])
+            if not custom:
+                lines.append("lxc.idmap = u 0 %d %d" % (IDMAP_BASE, IDMAP_COUNT))
+                lines.append("lxc.idmap = g 0 %d %d" % (IDMAP_BASE, IDMAP_COUNT))
+        if str(conf.get("console", "1")) == "0":
+            lines.append("lxc.console.path = none")
+        lines.append("lxc.tty.max = %s" % conf.get("tty", 2))
+        lines.append("lxc.environment = TERM=linux")
+        lines.append("lxc.uts.name = %s" % (conf.get("hostname") or "CT%s" % vmid))
+        mem = int(conf.get("memory", 512))
+        swap = int(conf.get("swap", 512))
+        if os.path.isdir("/sys/fs/cgroup/memory"):
+            lines.append("lxc.cgroup.memory.limit_in_bytes = %d" % (mem * 1048576))
+            if os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
+                lines.append("lxc.cgroup.memory.memsw.limit_in_bytes = %d" % ((mem + swap) * 1048576))
+        elif os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            lines.append("lxc.cgroup2.memory.max = %d" % (mem * 1048576))
+            lines.append("lxc.cgroup2.memory.swap.max = %d" % (swap * 1048576))
+        rootfs = parse_volume("rootfs", conf["rootfs"])
+        lines.append("lxc.rootfs.path = dir:%s" % self.volume_dir(rootfs))
+        if conf.get("entrypoint") and conf["entrypoint"] != "/sbin/init":
+            lines.append("lxc.init.cmd = %s" % conf["entrypoint"])
+        for i in range(32):
+            key = "net%d" % i
+            if key not in conf:
+                continue
+            net = parse_property_string(NET_DESC, conf[key])
+            lines.append("lxc.net.%d.type = veth" % i)
+            lines.append("lxc.net.%d.veth.pair = veth%si%d" % (i, vmid, i))
+            if net.get("hwaddr"):
+                lines.append("lxc.net.%d.hwaddr = %s" % (i, net["hwaddr"]))
+            lines.append("lxc.net.%d.name = %s" % (i, net["name"]))
+            if net.get("bridge"):
+                lines.append("lxc.net.%d.link = %s" % (i, net["bridge"]))
+            if net.get("mtu"):
+                lines.append("lxc.net.%d.mtu = %s" % (i, net["mtu"]))
+            if str(net.get("link_down", 0)) != "1":
+                lines.append("lxc.net.%d.flags = up" % i)
+        for i in range(256):
+            key = "mp%d" % i
+            if key not in conf:
+                continue
+            mp = parse_volume(key, conf[key])
+            src = self.volume_dir(mp) if mp["type"] == "volume" else mp["volume"]
+            opts = "bind,create=dir" + (",ro" if str(mp.get("ro", 0)) == "1" else "")
+            lines.append("lxc.mount.entry = %s %s none %s 0 0" % (src, mp["mp"].lstrip("/"), opts))
+        if conf.get("env"):
+            for var in [x for x in conf["env"].split("\0") if x]:
+                lines.append("lxc.environment = %s" % var)
+        for k, v in conf.get("lxc") or []:
+            lines.append("%s = %s" % (k, v))
+        return "\n".join(lines) + "\n"
+
+    def volume_dir(self, mp):
+        path, _ = storage.volume_path(self.state, mp["volume"])
+        return str(path)
+
+    def write_lxc_config(self, conf, vmid):
+        d = self.state.lxcpath / str(vmid)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config").write_text(self.lxc_config(conf, vmid))
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self, worker, conf, vmid):
+        from .lxcschema import parse_property_string, NET_DESC
+
+        for i in range(32):
+            key = "net%d" % i
+            if key in conf:
+                net = parse_property_string(NET_DESC, conf[key])
+                br = net.get("bridge")
+                if br and not os.path.isdir("/sys/class/net/%s/bridge" % br):
+                    raise PVEError("bridge '%s' does not exist" % br)
+        self.write_lxc_config(conf, vmid)
+        d = self.state.lxcpath / str(vmid)
+        log = d / "start.log"
+        if log.exists():
+            log.unlink()
+        proc = subprocess.run(self._lxc("lxc-start", vmid, "-d", "-o", str(log), "-l", "ERROR"), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=120, check=False)
+        ok = proc.returncode == 0 and subprocess.run(self._lxc("lxc-wait", vmid, "-s", "RUNNING", "-t", "10"),
+                                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
+        if not ok:
+            text = proc.stdout.decode("utf-8", "replace")
+            try:
+                text += log.read_text(errors="replace")
+            except OSError:
+                pass
+            for line in text.splitlines()[-20:]:
+                worker.log(line)
+            raise PVEError("startup for container '%s' failed" % vmid)
+
+    def stop(self, worker, vmid, kill=True, timeout=None, nokill=True):
+        """kill: ``lxc-stop --kill``; else clean shutdown with ``--timeout`` (``--nokill`` unless forceStop)."""
+        argv = self._lxc("lxc-stop", vmid)
+        t = timeout if timeout is not None else 60
+        if kill:
+            extra = ["--kill"]
+        else:
+            extra = (["--nokill"] if nokill else []) + ["--timeout", str(t)]
+        argv += extra
+        display = " ".join(["lxc-stop", "-n", str(vmid)] + extra)
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  timeout=(timeout or 60) + 5 if not kill else 60, check=False)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            rc = None
+        if rc != 0 and worker is not None:
+            worker.warn("command '%s' failed: %s" % (display, "got timeout" if rc is None else "exit code %d" % rc))
+        for _ in range(50):
+            if not self.is_running(vmid):
+                return True
+            time.sleep(0.1)
+        return False
+
+    def exec_argv(self, vmid, argv, keep_env=True):
+        return self._lxc("lxc-attach", vmid, "--keep-env" if keep_env else "--clear-env", "--") + list(argv)
+
+    # --- create ----------------------------------------------------------------------------
+    def populate_rootfs(self, worker, conf, vmid, rootdir, archive_path, archive_display, unprivileged):
+        worker.log("extracting archive '%s'" % archive_display)
+        rootdir.mkdir(parents=True, exist_ok=True)
+        argv = ["tar", "xpf", str(archive_path), "--totals", "--one-file-system", "--sparse", "--numeric-owner",
+                "--acls", "--xattrs", "--xattrs-include=user.*", "--xattrs-include=security.capability",
+                "--warning=no-file-ignored", "--warning=no-xattr-write", "-C", str(rootdir), "--skip-old-files",
+                "--anchored", "--exclude", "./dev/*"]
+        worker.run_cmd(argv, errmsg="unable to extract archive")
+        if unprivileged:
+            shift_ids(rootdir, IDMAP_BASE)
+
+        def read(rel):
+            p = _safe_join(rootdir, rel)
+            try:
+                return p.read_bytes() if p is not None and p.is_file() else None
+            except OSError:
+                return None
+        return read
+
+    def detect_arch(self, rootdir):
+        for rel in ("bin/sh", "bin/busybox", "usr/bin/bash"):
+            p = _safe_join(rootdir, rel)
+            if p is not None and p.is_file():
+                try:
+                    with open(p, "rb") as fh:
+                        a = elf_arch(fh.read(64))
+                except OSError:
+                    a = None
+                if a:
+                    return a
+        return None
+
+    def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
+        hostname = conf.get("hostname") or "CT%s" % vmid
+        uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
+        etc = _safe_join(rootdir, "etc")
+        if etc is None:
+            return
+        etc.mkdir(exist_ok=True)
+        _write_owned(etc / "hostname", hostname + "\n", uid)
+        hosts = etc / "hosts"
+        old = hosts.read_text(errors="replace") if hosts.is_file() and not hosts.is_symlink() else "127.0.0.1 localhost\n"
+        old = re.sub(r"# --- BEGIN PVE ---.*?# --- END PVE ---\n?", "", old, flags=re.S)
+        _write_owned(hosts, old + "# --- BEGIN PVE ---\n127.0.1.1 %s\n# --- END PVE ---\n" % hostname, uid)
+        if ssh_keys:
+            sshdir = _safe_join(rootdir, "root/.ssh")
+            if sshdir is not None:
+                sshdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+                os.lchown(str(sshdir), uid, uid)
+                _write_owned(sshdir / "authorized_keys", ssh_keys if ssh_keys.endswith("\n") else ssh_keys + "\n", uid, 0o600)
+
+    def destroy(self, vmid):
+        d = self.state.lxcpath / str(vmid)
+        if self.is_running(vmid):
+            subprocess.run(self._lxc("lxc-stop", vmid, "--kill"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        if d.exists():
+            shutil.rmtree(str(d), ignore_errors=True)
+
+
+def _safe_join(root, rel):
+    p = Path(root)
+    for part in rel.split("/"):
+        if not part or part == ".":
+            continue
+        if part == "..":
+            return None
+        p = p / part
+        if p.is_symlink():
+            return None
+    return p
+
+
+def _write_owned(path, text, uid, mode=0o644):
+    if path.is_symlink():
+        path.unlink()
+    path.write_text(text)
+    os.chmod(str(path), mode)
+    os.lchown(str(path), uid, uid)
+
+
+def shift_ids(root, offset):
+    """chown every file below ``root`` by ``offset`` (unprivileged CT rootfs)."""
+    for dirpath, dirnames, filenames in os.walk(str(root)):
+        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+            try:
+                st = os.lstat(name)
+                if st.st_uid < offset or st.st_gid < offset:
+                    mode = st.st_mode
+                    os.lchown(name, st.st_uid % offset + offset, st.st_gid % offset + offset)
+                    if not os.path.islink(name) and mode & 0o6000:
+                        os.chmod(name, mode & 0o7777)
+            except OSError:
+                pass

@@ -1,0 +1,537 @@
+"""``pct`` (PVE::CLI::pct): API-backed subcommands run the shared handlers in-process as
+root@pam in a ``cli`` environment; local ones (status, exec, enter, push, pull, unlock,
+mount, unmount) are implemented here.  Contract §0.1, §0.2, §1, §2, §3.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+
+from . import faults, handlers
+from .config import encode_text
+from .handlers import Env, PVEError, format_cli_error
+from .schema import FALSE_WORDS, TRUE_WORDS, Param, validate
+from .state import State, StateError, perl_sorted
+
+PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
+
+# name: (method, path template or None for local, positional args, upid_exit)
+COMMANDS = {
+    "list": ("GET", "/nodes/{node}/lxc", [], False),
+    "config": ("GET", "/nodes/{node}/lxc/{vmid}/config", ["vmid"], False),
+    "pending": ("GET", "/nodes/{node}/lxc/{vmid}/pending", ["vmid"], False),
+    "set": ("PUT", "/nodes/{node}/lxc/{vmid}/config", ["vmid"], False),
+    "resize": ("PUT", "/nodes/{node}/lxc/{vmid}/resize", ["vmid", "disk", "size"], False),
+    "create": ("POST", "/nodes/{node}/lxc", ["vmid", "ostemplate"], True),
+    "destroy": ("DELETE", "/nodes/{node}/lxc/{vmid}", ["vmid"], True),
+    "start": ("POST", "/nodes/{node}/lxc/{vmid}/status/start", ["vmid"], True),
+    "stop": ("POST", "/nodes/{node}/lxc/{vmid}/status/stop", ["vmid"], True),
+    "shutdown": ("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", ["vmid"], True),
+    "reboot": ("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", ["vmid"], True),
+    "template": ("POST", "/nodes/{node}/lxc/{vmid}/template", ["vmid"], False),
+    "listsnapshot": ("GET", "/nodes/{node}/lxc/{vmid}/snapshot", ["vmid"], False),
+    "status": (None, None, ["vmid"], False),
+    "exec": (None, None, ["vmid", "extra-args"], False),
+    "enter": (None, None, ["vmid"], False),
+    "console": (None, None, ["vmid"], False),
+    "unlock": (None, None, ["vmid"], False),
+    "mount": (None, None, ["vmid"], False),
+    "unmount": (None, None, ["vmid"], False),
+    "push": (None, None, ["vmid", "file", "destination"], False),
+    "pull": (None, None, ["vmid", "path", "destination"], False),
+}
+
+VMID_P = Param("integer", optional=False, minimum=100, maximum=999999999)
+LOCAL_PARAMS = {
+    "status": {"vmid": VMID_P, "verbose": Param("boolean")},
+    "exec": {"vmid": VMID_P, "extra-args": Param("array"), "keep-env": Param("boolean", default=1)},
+    "enter": {"vmid": VMID_P, "keep-env": Param("boolean", default=1)},
+    "console": {"vmid": VMID_P, "escape": Param("string", pattern=r"\^?[a-z]", default="^a")},
+    "unlock": {"vmid": VMID_P},
+    "mount": {"vmid": VMID_P},
+    "unmount": {"vmid": VMID_P},
+    "push": {"vmid": VMID_P, "file": Param("string", optional=False), "destination": Param("string", optional=False),
+             "user": Param("string"), "group": Param("string"), "perms": Param("string")},
+    "pull": {"vmid": VMID_P, "path": Param("string", optional=False), "destination": Param("string", optional=False),
+             "user": Param("string"), "group": Param("string"), "perms": Param("string")},
+}
+NO_UPID_EXIT_TASKS = ("resize", "template")
+
+
+class CliAbort(Exception):
+    def __init__(self, text, code=255):
+        super().__init__(text)
+        self.text = text
+        self.code = code
+
+
+def usage_str(cmd):
+    pos = COMMANDS[cmd][2]
+    parts = ["pct", cmd] + ["<%s>" % a for a in pos if a != "extra-args"]
+    if "extra-args" in pos:
+        parts.append("[<extra-args>]")
+    parts.append("[OPTIONS]")
+    return " ".join(parts)
+
+
+def short_usage():
+    lines = ["USAGE: pct <COMMAND> [ARGS] [OPTIONS]"]
+    for c in sorted(COMMANDS):
+        lines.append("       " + usage_str(c))
+    lines.append("")
+    lines.append("       pct help [<extra-args>] [OPTIONS]")
+    return "\n".join(lines) + "\n"
+
+
+def schema_for(cmd):
+    method, path, pos, _ = COMMANDS[cmd]
+    if method is None:
+        return LOCAL_PARAMS[cmd]
+    h, _ = handlers.find(method, path.replace("{node}", "x").replace("{vmid}", "100"))
+    return h.params
+
+
+def get_options(cmd, schema, args, fixed):
+    """PVE::JSONSchema::get_options: -opt/--opt, optional boolean values, positionals."""
+    pos_names = COMMANDS[cmd][2]
+    opts = {}
+    positionals = []
+    extra = None
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a == "--":
+            extra = args[i + 1:]
+            break
+        if a.startswith("-") and len(a) > 1 and not re.match(r"^-\d", a):
+            name = a.lstrip("-")
+            value = None
+            if "=" in name:
+                name, value = name.split("=", 1)
+            p = schema.get(name)
+            if p is None or name in pos_names or name in fixed:
+                raise CliAbort("Unknown option: %s\n" % name + format_cli_error(PVEError("unable to parse option", status=400,
+                                                                                          usage=usage_str(cmd))))
+            if p.type == "boolean":
+                if value is None and i + 1 < len(args) and args[i + 1].lower() in TRUE_WORDS + FALSE_WORDS:
+                    value = args[i + 1]
+                    i += 1
+                if value is None:
+                    value = "1"
+                value = "1" if value.lower() in TRUE_WORDS else ("0" if value.lower() in FALSE_WORDS else value)
+            elif value is None:
+                if i + 1 >= len(args):
+                    raise CliAbort("Option %s requires an argument\n" % name + format_cli_error(
+                        PVEError("unable to parse option", status=400, usage=usage_str(cmd))))
+                value = args[i + 1]
+                i += 1
+            if p.list_format and name in opts:
+                opts[name] = opts[name] + "," + value
+            else:
+                opts[name] = value
+        else:
+            positionals.append(a)
+        i += 1
+    names = [n for n in pos_names if n != "extra-args"]
+    if "extra-args" in pos_names:
+        if extra is None:
+            extra = positionals[len(names):]
+        else:
+            extra = positionals[len(names):] + extra
+        positionals = positionals[:len(names)]
+    elif extra:
+        positionals += extra
+    if len(positionals) > len(names):
+        raise CliAbort(format_cli_error(PVEError("too many arguments", status=400, usage=usage_str(cmd))))
+    if len(positionals) < len(names):
+        raise CliAbort(format_cli_error(PVEError("not enough arguments", status=400, usage=usage_str(cmd))))
+    for n, v in zip(names, positionals):
+        opts[n] = v
+    if "extra-args" in pos_names:
+        opts["extra-args"] = extra or []
+    return opts
+
+
+def _read_filepath(opts, schema):
+    for k, p in schema.items():
+        if getattr(p, "cli_filepath", False) and k in opts:
+            try:
+                with open(opts[k]) as fh:
+                    opts[k] = fh.read()
+            except OSError as exc:
+                raise PVEError("unable to open file '%s' - %s" % (opts[k], exc.strerror)) from None
+
+
+def main(argv, stdout=None, stderr=None, state=None):
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    try:
+        return _main(argv, out, err, state)
+    except CliAbort as exc:
+        err.write(exc.text)
+        return exc.code
+    except StateError as exc:
+        err.write("pvesim: %s\n" % exc)
+        return 2
+    except PVEError as exc:
+        err.write(format_cli_error(exc))
+        return exc.exitcode if exc.exitcode is not None else 255
+    except KeyboardInterrupt:
+        err.write("received interrupt\n")
+        return 255
+
+
+def _main(argv, out, err, state):
+    if not argv:
+        raise CliAbort("ERROR: no command specified\n" + short_usage())
+    cmd = argv[0]
+    if cmd == "move_volume":
+        cmd = "move-volume"
+    if cmd == "help":
+        out.write(short_usage())
+        return 0
+    if cmd not in COMMANDS:
+        raise CliAbort("ERROR: unknown command 'pct %s'\n" % " ".join(argv) + short_usage())
+    st = state or State.locate()
+    if os.geteuid() != 0 and not st.settings.get("allow_non_root"):
+        raise PVEError("please run as root")
+    env = Env(st, user="root@pam", rpc="cli", stdout=out, stderr=err)
+    method, path, pos, upid_exit = COMMANDS[cmd]
+    schema = schema_for(cmd)
+    fixed = {"node"}
+    opts = get_options(cmd, schema, argv[1:], fixed)
+    if method is None:
+        try:
+            params = validate(schema, opts, cli=True)
+        except PVEError as exc:
+            exc.usage = usage_str(cmd)
+            raise
+        faults.check(st, cmd)
+        return LOCAL[cmd](env, params)
+    _read_filepath(opts, schema)
+    if cmd == "create" and "password" in opts and opts["password"] == "":
+        raise PVEError("pvesim: interactive password prompts are not supported; pass --password <value>")
+    vmid = opts.get("vmid", "")
+    rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid))
+    call_opts = {k: v for k, v in opts.items() if k != "vmid" or "{vmid}" not in path}
+    if "{vmid}" in path:
+        # the path carries the vmid; validate it like a parameter (bad values -> 400 with usage)
+        try:
+            validate({"vmid": VMID_P}, {"vmid": vmid}, cli=True)
+        except PVEError as exc:
+            exc.usage = usage_str(cmd)
+            raise
+    env.last_task = None
+    try:
+        res = handlers.call(env, method, rpath, call_opts, cli=True)
+    except PVEError as exc:
+        if exc.status == 400:
+            exc.usage = usage_str(cmd)
+        raise
+    return OUTPUT.get(cmd, _no_output)(env, res, upid_exit)
+
+
+def _no_output(env, res, upid_exit):
+    t = getattr(env, "last_task", None)
+    if upid_exit and t is not None and not t.ok:
+        return 255
+    return 0
+
+
+def _out_list(env, res, upid_exit):
+    if not res:
+        return 0
+    fmt = "%-10s %-10s %-12s %-20s\n"
+    env.stdout.write(fmt % ("VMID", "Status", "Lock", "Name"))
+    for d in sorted(res, key=lambda x: x["vmid"]):
+        env.stdout.write(fmt % (d["vmid"], d["status"], d.get("lock") or "", d["name"]))
+    return 0
+
+
+def _val(v):
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return str(v)
+
+
+def _out_config(env, res, upid_exit):
+    for k in perl_sorted(res.keys()):
+        if k in ("digest", "lxc"):
+            continue
+        v = res[k]
+        if k == "description":
+            v = encode_text(v)
+        env.stdout.write("%s: %s\n" % (k, _val(v)))
+    for k, v in res.get("lxc") or []:
+        env.stdout.write("%s: %s\n" % (k, v))
+    return 0
+
+
+def _out_pending(env, res, upid_exit):
+    """GuestHelpers::format_pending."""
+    for item in sorted(res, key=lambda x: x["key"].encode()):
+        k = item["key"]
+        if k == "digest" or k.startswith("lxc."):
+            continue
+
+        def enc(v):
+            return encode_text(v) if k == "description" else _val(v)
+        if "value" in item:
+            if item.get("delete"):
+                env.stdout.write("del %s: %s\n" % (k, enc(item["value"])))
+            else:
+                env.stdout.write("cur %s: %s\n" % (k, enc(item["value"])))
+        if "pending" in item:
+            env.stdout.write("new %s: %s\n" % (k, enc(item["pending"])))
+        if "value" not in item and item.get("delete"):
+            pass
+    return 0
+
+
+def _out_listsnapshot(env, res, upid_exit):
+    """GuestHelpers::print_snapshot_tree."""
+    import time as _t
+
+    snaps = {s["name"]: s for s in res}
+    children = {}
+    roots = []
+    for s in res:
+        par = s.get("parent")
+        if par and par in snaps:
+            children.setdefault(par, []).append(s)
+        else:
+            roots.append(s)
+
+    def key(s):
+        return (s.get("snaptime") or (1 << 62) if s["name"] == "current" else s.get("snaptime") or 0, s["name"])
+
+    def walk(s, depth):
+        prefix = " " * depth + "`->"
+        ts = _t.strftime("%Y-%m-%d %H:%M:%S", _t.localtime(s["snaptime"])) if s.get("snaptime") else ""
+        desc = (s.get("description") or "").split("\n", 1)[0] or "no-description"
+        width = max(0, 30 - len(prefix))
+        env.stdout.write("%s %-*s %-23s %s\n" % (prefix, width, s["name"], ts, desc))
+        for c in sorted(children.get(s["name"], []), key=key):
+            walk(c, depth + 1)
+
+    for r in sorted(roots, key=key):
+        walk(r, 0)
+    return 0
+
+
+OUTPUT = {"list": _out_list, "config": _out_config, "pending": _out_pending, "listsnapshot": _out_listsnapshot}
+
+
+# --------------------------------------------------------------------------------------------
+# local commands
+# --------------------------------------------------------------------------------------------
+
+def _load(env, vmid):
+    from .lxc_api import load_config
+
+    return load_config(env, vmid)
+
+
+def _backend(env):
+    from .backend import get_backend
+
+    return get_backend(env.state)
+
+
+def _status(env, p):
+    from .lxc_api import vmstatus
+
+    vmid = p["vmid"]
+    conf = _load(env, vmid)
+    d = vmstatus(env, vmid, conf)
+    if p.get("verbose"):
+        for k in sorted(d):
+            if k == "cpu" or d[k] is None:
+                continue
+            env.stdout.write("%s: %s\n" % (k, d[k]))
+    else:
+        env.stdout.write("status: %s\n" % (d.get("status") or "unknown"))
+    return 0
+
+
+def _exec(env, p):
+    vmid = p["vmid"]
+    _load(env, vmid)
+    b = _backend(env)
+    if not b.is_running(vmid):
+        raise PVEError("container '%s' not running!" % vmid)
+    if not p.get("extra-args"):
+        raise PVEError("missing command at %s line 246." % PCT_PM)
+    argv = b.exec_argv(vmid, p["extra-args"], keep_env=bool(p.get("keep-env", 1)))
+    env.stdout.flush()
+    env.stderr.flush()
+    if env.stdout is sys.stdout and env.stderr is sys.stderr:
+        try:
+            os.execvp(argv[0], argv)
+        except OSError as exc:
+            raise PVEError("exec failed: %s" % exc.strerror) from None
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    env.stdout.write(proc.stdout.decode("utf-8", "replace"))
+    env.stderr.write(proc.stderr.decode("utf-8", "replace"))
+    return proc.returncode
+
+
+def _enter(env, p):
+    vmid = p["vmid"]
+    _load(env, vmid)
+    b = _backend(env)
+    if not b.is_running(vmid):
+        raise PVEError("container '%s' not running!" % vmid)
+    argv = b.exec_argv(vmid, [], keep_env=bool(p.get("keep-env", 1)))[:-1]
+    if not (sys.stdin.isatty() and env.stdout is sys.stdout):
+        # lxc-attach without a command needs a terminal; say so instead of hanging
+        raise PVEError("pvesim: 'pct enter' needs an interactive terminal; use 'pct exec %s -- <cmd>'" % vmid)
+    os.execvp(argv[0], argv)
+    return 0
+
+
+def _console(env, p):
+    vmid = p["vmid"]
+    _load(env, vmid)
+    raise PVEError("pvesim: 'pct console' is not simulated; use 'pct exec %s -- <cmd>'" % vmid)
+
+
+def _unlock(env, p):
+    from .lxc_api import lock_config, write_config
+
+    vmid = p["vmid"]
+    with lock_config(env, vmid):
+        conf = _load(env, vmid)
+        if not conf.get("lock"):
+            raise PVEError("no lock found trying to remove any lock")
+        conf.pop("lock")
+        write_config(env, vmid, conf)
+    return 0
+
+
+def _mount(env, p):
+    from .lxc_api import check_lock, lock_config, write_config
+
+    vmid = p["vmid"]
+    with lock_config(env, vmid):
+        conf = _load(env, vmid)
+        check_lock(conf)
+        conf["lock"] = "mounted"
+        write_config(env, vmid, conf)
+    env.stdout.write("mounted CT %s in '/var/lib/lxc/%s/rootfs'\n" % (vmid, vmid))
+    return 0
+
+
+def _unmount(env, p):
+    from .lxc_api import lock_config, write_config
+
+    vmid = p["vmid"]
+    with lock_config(env, vmid):
+        conf = _load(env, vmid)
+        if not conf.get("lock"):
+            raise PVEError("no lock found trying to remove 'mounted' lock")
+        if conf["lock"] != "mounted":
+            raise PVEError("found lock '%s' trying to remove 'mounted' lock" % conf["lock"])
+        conf.pop("lock")
+        write_config(env, vmid, conf)
+    return 0
+
+
+def _perms(p):
+    perms = p.get("perms")
+    if perms is None:
+        return None
+    if not perms.startswith("0"):
+        perms = "0" + perms
+    return int(perms, 16) if perms.lower().startswith("0x") else int(perms, 8)
+
+
+def _attach_sh(env, vmid, script, args, stdin=None, stdout=None):
+    b = _backend(env)
+    argv = b.exec_argv(vmid, ["/bin/sh", "-c", script, "sh"] + list(args), keep_env=False)
+    return subprocess.run(argv, stdin=stdin, stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                          check=False)
+
+
+def _push(env, p):
+    from .lxc_api import lock_config
+    from .tasks import fork_worker
+
+    vmid = p["vmid"]
+    b = _backend(env)
+    with lock_config(env, vmid):
+        if not b.is_running(vmid):
+            raise PVEError("can only push files to a running CT")
+        _load(env, vmid)
+        if b.mode != "lxc":
+            raise PVEError("pvesim: 'pct push' needs the lxc execution mode")
+
+        def realcmd(worker):
+            try:
+                src = open(p["file"], "rb")
+            except OSError:
+                raise PVEError("failed to open %s for reading" % p["file"]) from None
+            with src:
+                script = 'umask 022; cat > "$1" || exit 1; [ -z "$2" ] || chmod "$2" "$1" || exit 1; ' \
+                         '[ -z "$3" ] || chown "$3" "$1" || exit 1; [ -z "$4" ] || chgrp "$4" "$1"'
+                perms = _perms(p)
+                r = _attach_sh(env, vmid, script, [p["destination"], "%o" % perms if perms is not None else "",
+                                                   p.get("user") or "", p.get("group") or ""], stdin=src)
+            if r.returncode != 0:
+                raise PVEError("failed to create file: %s: %s" % (p["destination"], r.stderr.decode(errors="replace").strip()))
+
+        fork_worker(env, "push_file", vmid, realcmd, user="root@pve")
+    return 0
+
+
+def _pull(env, p):
+    from .lxc_api import lock_config
+    from .tasks import fork_worker
+
+    vmid = p["vmid"]
+    b = _backend(env)
+    with lock_config(env, vmid):
+        if not b.is_running(vmid):
+            raise PVEError("can only pull files from a running VM at %s line 664." % PCT_PM)
+        if b.mode != "lxc":
+            raise PVEError("pvesim: 'pct pull' needs the lxc execution mode")
+
+        def realcmd(worker):
+            dest = p["destination"]
+            perms = _perms(p)
+            try:
+                fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, perms if perms is not None else 0o644)
+            except OSError as exc:
+                raise PVEError("failed to create file: %s: %s" % (dest, exc.strerror)) from None
+            with os.fdopen(fd, "wb") as fh:
+                r = _attach_sh(env, vmid, 'exec cat "$1"', [p["path"]], stdout=fh)
+            if r.returncode != 0:
+                raise PVEError("failed to open %s: %s" % (p["path"], "No such file or directory"))
+            if perms is not None:
+                os.chmod(dest, perms)
+            if p.get("user") or p.get("group"):
+                import grp
+                import pwd
+
+                uid = -1
+                gid = -1
+                if p.get("user"):
+                    u = p["user"]
+                    uid = int(u) if u.isdigit() else pwd.getpwnam(u).pw_uid
+                if p.get("group"):
+                    g = p["group"]
+                    gid = int(g) if g.isdigit() else grp.getgrnam(g).gr_gid
+                os.chown(dest, uid, gid)
+
+        fork_worker(env, "pull_file", vmid, realcmd, user="root@pve")
+    return 0
+
+
+LOCAL = {"status": _status, "exec": _exec, "enter": _enter, "console": _console, "unlock": _unlock, "mount": _mount,
+         "unmount": _unmount, "push": _push, "pull": _pull}
+
+__all__ = ["main", "io"]

@@ -1,0 +1,235 @@
+"""Simulated storages (PVE::Storage subset): volume ids, allocation, templates, content.
+
+Every storage is backed by a directory (``State.storage_base_path``).  A container volume is
+a *directory* holding the CT's root filesystem (in ``lxc`` mode the template is unpacked
+there); its nominal size lives next to it in ``<volume>.pvesim-size``.  Volume names follow
+PVE: ``dir`` -> ``<vmid>/vm-<vmid>-disk-<n>.raw`` (``subvol-...subvol`` for size 0) under
+``images/``, ``lvmthin``/``lvm``/``rbd`` -> ``vm-<vmid>-disk-<n>``, ``zfspool``/``btrfs`` ->
+``subvol-<vmid>-disk-<n>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+
+from .handlers import PVEError
+
+TEMPLATE_EXT_RE = re.compile(r"\.(tar|tar\.gz|tar\.xz|tar\.zst|tar\.bz2|tgz)$", re.I)
+NEW_DISK_RE = re.compile(r"^(([^:\s]+):)?(\d+(\.\d+)?)$")
+FILE_TYPES = ("dir", "nfs", "cifs", "cephfs", "glusterfs", "btrfs")
+SIZE_SUFFIX = ".pvesim-size"
+
+
+def content_set(scfg):
+    return {c for c in (scfg.get("content") or "").split(",") if c}
+
+
+def parse_volume_id(volid):
+    m = re.match(r"^([a-z][a-z0-9\-_.]*[a-z0-9]):(.+)$", volid, re.I)
+    if not m:
+        raise PVEError("unable to parse volume ID '%s'" % volid)
+    return m.group(1), m.group(2)
+
+
+def storage_check_enabled(state, storeid, node=None):
+    cfg = state.storage_config()
+    scfg = cfg.get(storeid)
+    if scfg is None:
+        raise PVEError("storage '%s' does not exist" % storeid)
+    if scfg.get("disable") in ("1", 1):
+        raise PVEError("storage '%s' is disabled" % storeid)
+    nodes = scfg.get("nodes")
+    if nodes and (node or state.node) not in [n for n in re.split(r"[,;\s]+", nodes) if n]:
+        raise PVEError("storage '%s' is not available on node '%s'" % (storeid, node or state.node))
+    return scfg
+
+
+def volume_path(state, volid):
+    """Host path (mapped) of a volume; ``(path, vtype)`` with vtype images/rootdir/vztmpl/iso/backup."""
+    storeid, volname = parse_volume_id(volid)
+    scfg = state.storage_config().get(storeid)
+    if scfg is None:
+        raise PVEError("storage '%s' does not exist" % storeid)
+    base = state.storage_base_path(storeid, scfg)
+    if volname.startswith("vztmpl/"):
+        return base / "template" / "cache" / volname[len("vztmpl/"):], "vztmpl"
+    if volname.startswith("iso/"):
+        return base / "template" / "iso" / volname[len("iso/"):], "iso"
+    if volname.startswith("backup/"):
+        return base / "dump" / volname[len("backup/"):], "backup"
+    if scfg["type"] in FILE_TYPES:
+        m = re.match(r"^(\d+)/((?:vm|base|subvol|basevol)-\d+-disk-\d+(?:\.\w+)?)$", volname)
+        if not m:
+            raise PVEError("unable to parse directory volume name '%s'" % volname)
+        return base / "images" / m.group(1) / m.group(2), "images"
+    return base / volname, "images"
+
+
+def volume_owner(volid):
+    try:
+        _, volname = parse_volume_id(volid)
+    except PVEError:
+        return None
+    m = re.search(r"(?:^|/)(?:vm|base|subvol|basevol)-(\d+)-disk-\d+", volname)
+    return int(m.group(1)) if m else None
+
+
+def _existing_names(state, storeid, vmid):
+    names = set()
+    for v in list_volumes(state, storeid, vmid=vmid):
+        names.add(v["volid"].split(":", 1)[1].split("/")[-1])
+    return names
+
+
+def alloc_disk(state, storeid, vmid, size_kib):
+    """Allocate a new CT volume of ``size_kib`` KiB; returns the volid."""
+    scfg = storage_check_enabled(state, storeid)
+    stype = scfg["type"]
+    used = {re.sub(r"\.\w+$", "", n).split("-", 1)[1] for n in _existing_names(state, storeid, vmid)}
+    n = 0
+    while "%d-disk-%d" % (vmid, n) in used:
+        n += 1
+    if stype in FILE_TYPES:
+        if size_kib == 0 or stype == "btrfs":
+            volname = "%d/subvol-%d-disk-%d.subvol" % (vmid, vmid, n)
+        else:
+            volname = "%d/vm-%d-disk-%d.raw" % (vmid, vmid, n)
+    elif stype in ("zfspool",):
+        volname = "subvol-%d-disk-%d" % (vmid, vmid, n) if False else "subvol-%d-disk-%d" % (vmid, n)
+    else:
+        volname = "vm-%d-disk-%d" % (vmid, n)
+    volid = "%s:%s" % (storeid, volname)
+    path, _ = volume_path(state, volid)
+    path.mkdir(parents=True, exist_ok=False)
+    set_volume_size(path, size_kib * 1024)
+    return volid
+
+
+def set_volume_size(path, size):
+    with open(str(path) + SIZE_SUFFIX, "w") as fh:
+        fh.write("%d\n" % int(size))
+
+
+def volume_size(state, volid):
+    path, _ = volume_path(state, volid)
+    try:
+        with open(str(path) + SIZE_SUFFIX) as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        if path.is_file():
+            return path.stat().st_size
+        return None
+
+
+def volume_exists(state, volid):
+    try:
+        path, _ = volume_path(state, volid)
+    except PVEError:
+        return False
+    return path.exists()
+
+
+def _force_rmtree(path):
+    def onerror(func, p, exc):
+        try:
+            os.chmod(p, 0o700)
+            func(p)
+        except OSError:
+            pass
+    shutil.rmtree(str(path), onerror=onerror)
+
+
+def free_volume(state, volid):
+    path, _ = volume_path(state, volid)
+    if path.is_dir() and not path.is_symlink():
+        _force_rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+    sp = str(path) + SIZE_SUFFIX
+    if os.path.exists(sp):
+        os.unlink(sp)
+    parent = path.parent
+    if parent.name.isdigit() and parent.parent.name == "images":
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
+
+
+def _tmpl_format(name):
+    low = name.lower()
+    for ext, fmt in ((".tar.gz", "tgz"), (".tgz", "tgz"), (".tar.zst", "tzst"), (".tar.xz", "txz"), (".tar.bz2", "tbz2"), (".tar", "tar")):
+        if low.endswith(ext):
+            return fmt
+    return "raw"
+
+
+def list_volumes(state, storeid, content=None, vmid=None):
+    """Storage content entries as ``GET /nodes/{node}/storage/{storage}/content`` returns them."""
+    scfg = state.storage_config().get(storeid)
+    if scfg is None:
+        raise PVEError("storage '%s' does not exist" % storeid)
+    base = state.storage_base_path(storeid, scfg)
+    cset = content_set(scfg)
+    out = []
+    if (content in (None, "vztmpl")) and "vztmpl" in cset and vmid is None:
+        d = base / "template" / "cache"
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if f.is_file() and TEMPLATE_EXT_RE.search(f.name) and not f.name.startswith("."):
+                    st = f.stat()
+                    out.append({"volid": "%s:vztmpl/%s" % (storeid, f.name), "content": "vztmpl", "format": _tmpl_format(f.name),
+                                "size": st.st_size, "ctime": int(st.st_mtime)})
+    if (content in (None, "iso")) and "iso" in cset and vmid is None:
+        d = base / "template" / "iso"
+        if d.is_dir():
+            for f in sorted(d.iterdir()):
+                if f.is_file() and f.name.lower().endswith((".iso", ".img")):
+                    st = f.stat()
+                    out.append({"volid": "%s:iso/%s" % (storeid, f.name), "content": "iso", "format": "iso", "size": st.st_size,
+                                "ctime": int(st.st_mtime)})
+    if content in (None, "images", "rootdir") and (cset & {"images", "rootdir"}):
+        cands = []
+        if scfg["type"] in FILE_TYPES:
+            d = base / "images"
+            if d.is_dir():
+                for sub in sorted(d.iterdir()):
+                    if sub.is_dir() and sub.name.isdigit():
+                        for f in sorted(sub.iterdir()):
+                            if not f.name.endswith(SIZE_SUFFIX):
+                                cands.append(("%s:%s/%s" % (storeid, sub.name, f.name), f))
+        elif base.is_dir():
+            for f in sorted(base.iterdir()):
+                if re.match(r"^(vm|base|subvol|basevol)-\d+-disk-\d+$", f.name):
+                    cands.append(("%s:%s" % (storeid, f.name), f))
+        for volid, f in cands:
+            owner = volume_owner(volid)
+            if vmid is not None and owner != int(vmid):
+                continue
+            fmt = "subvol" if "subvol-" in f.name else ("raw" if scfg["type"] in FILE_TYPES or True else "raw")
+            ent = {"volid": volid, "format": fmt, "size": volume_size(state, volid) or 0, "vmid": owner,
+                   "content": "rootdir" if content == "rootdir" or "images" not in cset else "images",
+                   "ctime": int(f.stat().st_mtime) if f.exists() else int(time.time())}
+            out.append(ent)
+    return out
+
+
+def storage_status(state, storeid, scfg):
+    base = state.storage_base_path(storeid, scfg)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        st = os.statvfs(str(base))
+        total = st.f_blocks * st.f_frsize
+        avail = st.f_bavail * st.f_frsize
+        used = total - st.f_bfree * st.f_frsize
+        active = 1
+    except OSError:
+        total = avail = used = 0
+        active = 0
+    return {"storage": storeid, "type": scfg["type"], "content": ",".join(sorted(content_set(scfg))),
+            "total": total, "used": used, "avail": avail, "active": active, "enabled": 0 if scfg.get("disable") in ("1", 1) else 1,
+            "shared": 1 if scfg.get("shared") in ("1", 1) else 0,
+            "used_fraction": (float(used) / total) if total else 0}
