@@ -60,7 +60,7 @@ def parse_number(value, field="value"):
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise invalid_argument(field, "expected a number, got %r" % (value,))
+        raise invalid_argument(field, "expected a number, got %r" % (value,)) from None
     if number != number or number in (float("inf"), float("-inf")):
         raise invalid_argument(field, "expected a finite number, got %r" % (value,))
     return int(number) if number == int(number) else number

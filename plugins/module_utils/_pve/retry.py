@@ -31,6 +31,6 @@ def with_lock_retry(call, lock_timeout, vmid=None, sleep=time.sleep, clock=time.
                 details = dict(exc.details, attempts=attempts, lock_timeout=lock_timeout)
                 hint = ("; if the lock is stale, clear it on the node with 'pct unlock %s'" % vmid) if vmid else ""
                 raise LxcriError("%s (still locked after %d attempt(s) over lock_timeout=%ss%s)" % (exc.msg, attempts, lock_timeout, hint),
-                                 LOCKED, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, details=details)
+                                 LOCKED, cmd=exc.cmd, rc=exc.rc, stdout=exc.stdout, stderr=exc.stderr, details=details) from exc
             sleep(min(delay, remaining))
             delay = min(delay * 2, max_delay)

@@ -112,7 +112,7 @@ class ApiTransport:
         try:
             self.api = api_factory(host, **kwargs)
         except Exception as exc:  # pylint: disable=broad-except
-            raise self._error(exc, "connecting to the Proxmox API at %s:%s as %s" % (host, kwargs["port"], self.user))
+            raise self._error(exc, "connecting to the Proxmox API at %s:%s as %s" % (host, kwargs["port"], self.user)) from exc
 
     # -- helpers -----------------------------------------------------------------------
     def _error(self, exc, what):
@@ -140,7 +140,7 @@ class ApiTransport:
             resource = self.api(path.lstrip("/"))
             return getattr(resource, method.lower())(**_bool_to_int(params))
         except Exception as exc:  # pylint: disable=broad-except
-            raise self._error(exc, what)
+            raise self._error(exc, what) from exc
 
     def _wait(self, upid, what, timeout=None, node=None):
         if not upid or not str(upid).startswith("UPID:"):

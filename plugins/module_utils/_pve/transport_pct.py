@@ -110,7 +110,7 @@ class PctTransport:
         try:
             return int(json.loads(out))
         except (TypeError, ValueError):
-            raise LxcriError("could not read the next free vmid from 'pvesh get /cluster/nextid': %r" % (out,), errors.RUNTIME_ERROR)
+            raise LxcriError("could not read the next free vmid from 'pvesh get /cluster/nextid': %r" % (out,), errors.RUNTIME_ERROR) from None
 
     # -- mutating operations: each returns the argv shown in ``actions``; runs unless check --------------------
     def create(self, vmid, ostemplate, params, password=None, ssh_public_keys=None, node=None, check=False):
@@ -216,8 +216,8 @@ class PctTransport:
             with open(tmp, "w") as stream:
                 stream.write(new)
             os.rename(tmp, path)
-        except (IOError, OSError) as exc:
-            raise LxcriError("could not edit raw lxc.* keys in %s: %s" % (path, exc), errors.RUNTIME_ERROR)
+        except OSError as exc:
+            raise LxcriError("could not edit raw lxc.* keys in %s: %s" % (path, exc), errors.RUNTIME_ERROR) from exc
         return shown
 
 

@@ -8,7 +8,6 @@ import json
 
 import pytest
 import yaml
-from ansible.module_utils import basic
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lxcri.containers.plugins.doc_fragments import pve as pve_fragment
@@ -18,9 +17,8 @@ from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.f
 
 def run_module(mod, args, pve, monkeypatch, capsys):
     monkeypatch.setattr(mod, "make_transport", lambda module, **kw: pve)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            mod.main()
+    with patch_module_args(args), pytest.raises(SystemExit):
+        mod.main()
     return json.loads(capsys.readouterr().out)
 
 
