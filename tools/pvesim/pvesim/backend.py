@@ -295,12 +295,22 @@ class LxcBackend(Backend):
                 if br and not os.path.isdir("/sys/class/net/%s/bridge" % br):
                     raise PVEError("bridge '%s' does not exist" % br)
         self.write_lxc_config(conf, vmid)
+        from .lxcschema import parse_volume
+
+        root = Path(self.volume_dir(parse_volume("rootfs", conf["rootfs"])))
+        uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
+        for sub in ("dev", "proc", "sys", "run", "tmp"):
+            p = _safe_join(root, sub)
+            if p is not None and not p.exists():
+                # the LXC distribution configs mount onto these; minimal templates may lack them
+                p.mkdir(mode=0o1777 if sub == "tmp" else 0o755)
+                os.lchown(str(p), uid, uid)
         d = self.state.lxcpath / str(vmid)
         log = d / "start.log"
         if log.exists():
             log.unlink()
         proc = subprocess.run(self._lxc("lxc-start", vmid, "-d", "-o", str(log), "-l", "ERROR"), stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, timeout=120, check=False)
+                              stderr=subprocess.STDOUT, timeout=120, check=False, env=self._start_env(conf))
         ok = proc.returncode == 0 and subprocess.run(self._lxc("lxc-wait", vmid, "-s", "RUNNING", "-t", "10"),
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0
         if not ok:
@@ -312,6 +322,27 @@ class LxcBackend(Backend):
             for line in text.splitlines()[-20:]:
                 worker.log(line)
             raise PVEError("startup for container '%s' failed" % vmid)
+
+    def _start_env(self, conf):
+        """Environment for lxc-start.  For unprivileged CTs LXC calls newuidmap/newgidmap, which
+        need /etc/subuid entries for root; as root the maps can be written directly, so a pair
+        of tiny wrappers that do exactly that comes first in PATH (the host stays untouched)."""
+        env = dict(os.environ)
+        if str(conf.get("unprivileged", "0")) != "1":
+            return env
+        bindir = self.state.root / ".pvesim" / "bin"
+        bindir.mkdir(parents=True, exist_ok=True)
+        for kind in ("uid", "gid"):
+            p = bindir / ("new%smap" % kind)
+            text = ("#!/bin/sh\n# pvesim: lxc-start runs as root, which may write the %s map itself\n"
+                    "pid=\"$1\"; shift\nmap=\"\"\n"
+                    "while [ \"$#\" -ge 3 ]; do map=\"$map$1 $2 $3\n\"; shift 3; done\n"
+                    "printf \"$map\" > \"/proc/$pid/%s_map\"\n") % (kind, kind)
+            if not p.exists() or p.read_text() != text:
+                p.write_text(text)
+                p.chmod(0o755)
+        env["PATH"] = str(bindir) + os.pathsep + env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        return env
 
     def stop(self, worker, vmid, kill=True, timeout=None, nokill=True):
         """kill: ``lxc-stop --kill``; else clean shutdown with ``--timeout`` (``--nokill`` unless forceStop)."""
