@@ -413,7 +413,7 @@ def argument_spec():
         unprivileged=dict(type="bool"),
         password=dict(type="str", no_log=True),
         ssh_public_keys=dict(type="str", no_log=False),
-        update_password=dict(type="str", default="on_create", choices=["on_create", "always"]),
+        update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         lxc=dict(type="list", elements="raw"),
     )
     return spec

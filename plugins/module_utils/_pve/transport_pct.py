@@ -43,6 +43,23 @@ def parse_list(text):
     return rows
 
 
+def pve_dir():
+    """``/etc/pve`` (pmxcfs); ``PVESIM_STATE_DIR`` points at a simulated node's copy in tests."""
+    return os.environ.get("PVESIM_STATE_DIR") or "/etc/pve"
+
+
+def local_node():
+    """The local node's name: ``/etc/pve/local`` links to ``nodes/<node>``; else the short host name."""
+    try:
+        target = os.readlink(os.path.join(pve_dir(), "local"))
+        name = os.path.basename(target.rstrip("/"))
+        if name:
+            return name
+    except OSError:
+        pass
+    return os.uname()[1].split(".")[0]
+
+
 class PctTransport:
     name = "pct"
     supports_raw_lxc = True
@@ -52,7 +69,7 @@ class PctTransport:
         self.module = module
         self.pct = module.get_bin_path("pct", required=False) or "pct"
         self.timeout_bin = module.get_bin_path("timeout", required=False)
-        self.node = node or os.uname()[1].split(".")[0]
+        self.node = node or local_node()
         self.timeout = timeout
         self.reads = []
 
@@ -199,8 +216,7 @@ class PctTransport:
         return [" ".join(item) for item in shown]
 
     def conf_path(self, vmid):
-        base = os.environ.get("PVESIM_STATE_DIR") or "/etc/pve"
-        return os.path.join(base, "lxc", "%s.conf" % vmid)
+        return os.path.join(pve_dir(), "nodes", self.node, "lxc", "%s.conf" % vmid)
 
     def set_raw_lxc(self, vmid, entries, node=None, check=False):
         """Rewrite the raw ``lxc.*`` lines of the config file (neither pct set nor the API can)."""
