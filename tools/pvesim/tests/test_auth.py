@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -87,13 +88,13 @@ def test_user_cfg_format_roundtrip(store):
     tok = store.add_token("alice@pve", "ci", privsep=True)
     store.add_acl("/vms", "alice@pve", "PVEVMAdmin")
     store.add_acl("/vms/9100", "alice@pve!ci", "PVEAuditor", propagate=False)
-    text = open(store.user_cfg, encoding="utf-8").read()
+    text = Path(store.user_cfg).read_text(encoding="utf-8")
     assert "user:alice@pve:1:0:::" in text
     assert "token:alice@pve!ci:0:1::" in text
     assert "acl:1:/vms:alice@pve:PVEVMAdmin:" in text
     assert "acl:0:/vms/9100:alice@pve!ci:PVEAuditor:" in text
     # token secrets live in priv/token.cfg as "<tokenid> <secret>", like PVE
-    assert "alice@pve!ci %s" % tok["value"] in open(store.token_cfg, encoding="utf-8").read()
+    assert "alice@pve!ci %s" % tok["value"] in Path(store.token_cfg).read_text(encoding="utf-8")
     cfg = store.load()
     assert cfg["users"]["alice@pve"]["tokens"]["ci"]["privsep"] == 1
     assert cfg["users"]["alice@pve"]["comment"] == "ops team"
