@@ -35,13 +35,13 @@ _value:
   type: integer
 """
 
-import re
-from decimal import Decimal, InvalidOperation
+import re  # noqa: E402
+from decimal import Decimal, InvalidOperation  # noqa: E402
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleFilterError  # noqa: E402
 
 _UNITS = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
-_SIZE = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:([KMGTPE])(?:i?B)?|B)?\s*$", re.IGNORECASE)
+_SIZE = re.compile(r"^\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(?:([KMGTPE])(?:iB|i|B)?|B)?\s*$", re.IGNORECASE)
 
 
 def parse_size(value):
@@ -55,14 +55,14 @@ def parse_size(value):
             return int(value)
         raise ValueError("%r is not a whole number of bytes" % (value,))
     if not isinstance(value, str):
-        raise ValueError("%r is not a size" % (value,))
+        raise ValueError("%r is not a size" % (value,)) from None
     match = _SIZE.match(value)
     if not match:
         raise ValueError("%r is not a size; use a number of bytes or a number with a unit K, M, G, T, P or E (powers of 1024), such as 512M" % (value,))
     try:
         number = Decimal(match.group(1))
     except InvalidOperation:  # pragma: no cover - the pattern only lets decimals through
-        raise ValueError("%r is not a size" % (value,))
+        raise ValueError("%r is not a size" % (value,)) from None
     unit = (match.group(2) or "").upper()
     result = number * (Decimal(1024) ** _UNITS[unit])
     if result != result.to_integral_value():
@@ -75,7 +75,7 @@ def oci_bytes(value):
     try:
         return parse_size(value)
     except ValueError as exc:
-        raise AnsibleFilterError("oci_bytes: %s" % (exc,))
+        raise AnsibleFilterError("oci_bytes: %s" % (exc,)) from None
 
 
 class FilterModule:

@@ -51,10 +51,10 @@ _value:
   type: string
 """
 
-import json
-import re
+import json  # noqa: E402
+import re  # noqa: E402
 
-from ansible.errors import AnsibleFilterError
+from ansible.errors import AnsibleFilterError  # noqa: E402
 
 _SEMVER = re.compile(r"^v?([0-9]+)\.([0-9]+)\.([0-9]+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
 _SPEC_LINE = re.compile(r"^\s*spec:\s*(\S+)\s*$", re.MULTILINE)

@@ -44,7 +44,7 @@ _value:
   elements: string
 """
 
-from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec.validator import document_errors
+from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec.validator import document_errors  # noqa: E402
 
 
 def oci_spec_errors(document):

@@ -42,7 +42,7 @@ _value:
   type: boolean
 """
 
-from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec.validator import document_errors
+from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec.validator import document_errors  # noqa: E402
 
 
 def oci_spec(document):

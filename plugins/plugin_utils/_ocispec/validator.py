@@ -167,7 +167,7 @@ def iter_issues(instance, schema, base, path=()):
             return
 
     if "enum" in schema and not any(_equal(instance, choice) for choice in schema["enum"]):
-        yield issue("%s is not one of %s" % (_short(instance), _short(schema["enum"])), "enum")
+        yield issue("%s is not one of %r" % (_short(instance), schema["enum"]), "enum")
 
     for keyword in ("allOf", "anyOf", "oneOf", "not"):
         if keyword in schema:
@@ -191,8 +191,7 @@ def iter_issues(instance, schema, base, path=()):
 def _combinators(keyword, subschemas, instance, base, path, issue):
     if keyword == "allOf":
         for sub in subschemas:
-            for found in iter_issues(instance, sub, base, path):
-                yield found
+            yield from iter_issues(instance, sub, base, path)
         return
     if keyword == "not":
         if not any(True for _found in iter_issues(instance, subschemas, base, path)):
