@@ -510,10 +510,7 @@ def vmlist(env, p):
             continue
         if not env.check_perm("/vms/%d" % vmid, ["VM.Audit"], noerr=True):
             continue
-        d = vmstatus(env, vmid, conf, backend)
-        d.pop("cpu", None)
-        d["cpu"] = 0
-        out.append(d)
+        out.append(vmstatus(env, vmid, conf, backend))
     return out
 
 
@@ -621,7 +618,8 @@ def create_vm(env, p):
         try:
             if storage_only:
                 mp_param["rootfs"] = "%s:4" % stor
-            for opt in perl_sorted(mp_param.keys()):
+            # foreach_volume order: rootfs, mp0, mp1, ...
+            for opt in sorted(mp_param.keys(), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
                 mp = parse_volume(opt, mp_param[opt])
                 m = storage.NEW_DISK_RE.match(mp["volume"]) if mp["type"] == "volume" else None
                 if m:
@@ -641,6 +639,8 @@ def create_vm(env, p):
             if msg is not None:
                 raise PVEError(msg)
             if not archive_path.exists():
+                # PVE's OCI-format probe warns first, then the extraction dies with the same text
+                worker.log("volume '%s' does not exist" % ostemplate)
                 raise PVEError("volume '%s' does not exist" % ostemplate)
             rootfs = parse_volume("rootfs", conf["rootfs"])
             rootdir, _ = storage.volume_path(st, rootfs["volume"])
@@ -711,6 +711,8 @@ def _detect_ostype(read):
 def _resolve_template(env, ostemplate):
     st = env.state
     if ostemplate.startswith("/"):
+        if not env.is_root_pam:
+            raise PVEError("Only root can pass arbitrary filesystem paths.")
         path = st.host_path(ostemplate)
         if not path.exists():
             raise PVEError("can't find file '%s'" % ostemplate)
@@ -719,9 +721,8 @@ def _resolve_template(env, ostemplate):
     scfg = storage.storage_check_enabled(st, sid)
     if not volname.startswith("vztmpl/"):
         raise PVEError("unable to use volume %s - content type needs to be 'vztmpl'" % ostemplate)
-    if "vztmpl" not in storage.content_set(scfg):
-        raise PVEError("storage '%s' does not support templates" % sid) if False else None
-    env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True) if not env.is_root_pam else None
+    if not env.is_root_pam:
+        env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
     path, _ = storage.volume_path(st, ostemplate)
     display = "/var/lib/vz/template/cache/%s" % path.name
     if scfg.get("path"):

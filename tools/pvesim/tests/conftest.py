@@ -1,0 +1,111 @@
+"""Shared fixtures for the pvesim tests (pct, config format, lxc mode)."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from pvesim import pct
+from pvesim.state import State
+
+REPO = Path(__file__).resolve().parents[3]
+CORPUS = REPO.parent / "shared" / "fixtures" / "pve-container-snapshot-configs"
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc = rc
+        self.out = out
+        self.err = err
+
+    def __repr__(self):
+        return "Result(rc=%r, out=%r, err=%r)" % (self.rc, self.out, self.err)
+
+
+def run_pct(state, *args):
+    """Run ``pct`` in-process against ``state``; returns Result(rc, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    rc = pct.main([str(a) for a in args], stdout=out, stderr=err, state=state)
+    return Result(rc, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def state(tmp_path):
+    return State(tmp_path / "pve").init(node="pve", mode="state")
+
+
+@pytest.fixture(scope="session")
+def template_file(tmp_path_factory):
+    """A small busybox template (the template builder of pvesim.templates)."""
+    from pvesim.templates import build_busybox_template
+
+    return build_busybox_template(str(tmp_path_factory.mktemp("tmpl") / "debian-12-busybox_1.0-1_amd64.tar.gz"))
+
+
+@pytest.fixture
+def template(state, template_file):
+    """Volume id of the busybox template installed into ``local``."""
+    dest = state.template_cache_dir("local") / os.path.basename(template_file)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_file, str(dest))
+    return "local:vztmpl/%s" % dest.name
+
+
+@pytest.fixture
+def pctx(state):
+    def run(*args):
+        return run_pct(state, *args)
+    return run
+
+
+@pytest.fixture
+def corpus():
+    if not CORPUS.is_dir():
+        pytest.skip("conformance corpus not found at %s (it lives outside the repo, in ../shared)" % CORPUS)
+    return CORPUS
+
+
+def _lxc_unavailable():
+    if os.geteuid() != 0:
+        return "lxc mode needs root"
+    for tool in ("lxc-start", "lxc-stop", "lxc-attach", "lxc-info", "lxc-wait"):
+        if shutil.which(tool) is None:
+            return "%s not installed" % tool
+    return None
+
+
+@pytest.fixture
+def bridge():
+    """Ensure the bridge ``vmbr0`` exists (created if missing, removed again if we created it)."""
+    reason = _lxc_unavailable()
+    if reason:
+        pytest.skip(reason)
+    created = False
+    if not os.path.isdir("/sys/class/net/vmbr0"):
+        subprocess.run(["ip", "link", "add", "vmbr0", "type", "bridge"], check=True)
+        subprocess.run(["ip", "link", "set", "vmbr0", "up"], check=True)
+        created = True
+    yield "vmbr0"
+    if created:
+        subprocess.run(["ip", "link", "del", "vmbr0"], check=False)
+
+
+@pytest.fixture
+def lxc_state(tmp_path, bridge, template_file):
+    st = State(tmp_path / "pve").init(node="pve", mode="lxc")
+    dest = st.template_cache_dir("local") / os.path.basename(template_file)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_file, str(dest))
+    st.test_template = "local:vztmpl/%s" % dest.name
+    yield st
+    # never leave a container running behind
+    lxcpath = st.lxcpath
+    if lxcpath.is_dir():
+        for d in lxcpath.iterdir():
+            subprocess.run(["lxc-stop", "-P", str(lxcpath), "-n", d.name, "--kill"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, check=False)
