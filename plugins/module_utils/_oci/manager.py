@@ -187,6 +187,10 @@ def _converge_locked(req, paths, runtime, lock, check_mode):
     except LxcriError as exc:
         exc.details.setdefault("actions", actions)
         exc.details.setdefault("commands", list(runtime.calls))
+        if current is None and not exc.details.get("container"):
+            # a failed create left no container: leave no record, runtime log or lock either
+            remove_files(paths.record, paths.runtime_log)
+            lock.remove()
         raise
     result["actions"] = actions
     result["container"] = public_view(final, record)
@@ -218,10 +222,13 @@ def _execute(req, paths, runtime, steps, current, actions):
             if step == oci_plan.CREATE:
                 argv = runtime.create_argv(req.name, req.bundle.path)
                 actions.append(_action(step, "create container %s from %s" % (req.name, req.bundle.path), argv))
+                log_existed = os.path.exists(req.log_path)
                 try:
                     runtime.run(argv, output_path=req.log_path)
                 except LxcriError:
                     _cleanup_failed_create(runtime, req.name)
+                    if not log_existed:
+                        remove_files(req.log_path)
                     raise
                 created = True
             elif step == oci_plan.START:
