@@ -299,6 +299,17 @@ class LxcBackend(Backend):
 
         root = Path(self.volume_dir(parse_volume("rootfs", conf["rootfs"])))
         uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
+        if uid:
+            # the CT's root (host uid 100000) must be able to walk to its rootfs
+            for anc in list(root.parents)[::-1]:
+                try:
+                    mode = anc.stat().st_mode
+                except OSError:
+                    continue
+                if not mode & 0o001:
+                    raise PVEError("pvesim: unprivileged CTs need search permission for others on every directory above "
+                                   "the state directory; '%s' has mode %04o (chmod o+x it or use another --state-dir)"
+                                   % (anc, mode & 0o7777))
         for sub in ("dev", "proc", "sys", "run", "tmp"):
             p = _safe_join(root, sub)
             if p is not None and not p.exists():

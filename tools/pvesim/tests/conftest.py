@@ -6,6 +6,7 @@ import io
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,12 @@ def bridge():
 
 
 @pytest.fixture
-def lxc_state(tmp_path, bridge, template_file):
-    st = State(tmp_path / "pve").init(node="pve", mode="lxc")
+def lxc_state(bridge, template_file):
+    # not below pytest's tmp_path: that is mode 0700 and an unprivileged CT's root (uid 100000)
+    # must be able to walk to its rootfs
+    top = tempfile.mkdtemp(prefix="pvesim-lxc-")
+    os.chmod(top, 0o711)
+    st = State(os.path.join(top, "pve")).init(node="pve", mode="lxc")
     dest = st.template_cache_dir("local") / os.path.basename(template_file)
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template_file, str(dest))
@@ -109,3 +114,4 @@ def lxc_state(tmp_path, bridge, template_file):
         for d in lxcpath.iterdir():
             subprocess.run(["lxc-stop", "-P", str(lxcpath), "-n", d.name, "--kill"], stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL, check=False)
+    shutil.rmtree(top, ignore_errors=True)

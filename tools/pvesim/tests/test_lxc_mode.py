@@ -1,0 +1,109 @@
+"""``lxc`` execution mode: containers are real LXC containers on the bridge vmbr0.
+
+Needs root, the LXC tools and permission to create a bridge; skipped (with the reason)
+otherwise.  vmids 9000-9099.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from conftest import run_pct
+
+
+def _lxc_names(st):
+    out = subprocess.run(["lxc-ls", "-P", str(st.lxcpath), "-1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         check=False).stdout.decode().split()
+    return out
+
+
+def _volumes(st):
+    base = st.storage_base_path("local-lvm")
+    return sorted(p.name for p in base.iterdir()) if base.exists() else []
+
+
+def test_create_start_exec_hostname_destroy_leaves_nothing(lxc_state):
+    st = lxc_state
+    r = run_pct(st, "create", 9050, st.test_template, "--hostname", "web50", "--rootfs", "local-lvm:1",
+                "--net0", "name=eth0,bridge=vmbr0,ip=dhcp", "--unprivileged", "0")
+    assert r.rc == 0, r
+    r = run_pct(st, "start", 9050)
+    assert (r.rc, r.err) == (0, ""), r
+    assert run_pct(st, "status", 9050).out == "status: running\n"
+    r = run_pct(st, "exec", 9050, "--", "uname", "-n")
+    assert (r.rc, r.out) == (0, "web50\n"), r
+    # the veth named like PVE's is on the bridge
+    assert os.path.exists("/sys/class/net/vmbr0/brif/veth9050i0")
+    r = run_pct(st, "exec", 9050, "--", "sh", "-c", "exit 7")
+    assert r.rc == 7
+    assert "9050" in _lxc_names(st)
+    r = run_pct(st, "destroy", 9050, "--force")
+    assert r.rc == 0, r
+    assert _lxc_names(st) == []
+    assert _volumes(st) == []
+    assert not st.ct_conf_path(9050).exists()
+    assert not os.path.exists("/sys/class/net/veth9050i0")
+
+
+def test_unprivileged_ct_runs_in_user_namespace(lxc_state):
+    st = lxc_state
+    r = run_pct(st, "create", 9051, st.test_template, "--hostname", "unpriv", "--rootfs", "local-lvm:1")
+    assert r.rc == 0, r
+    assert "unprivileged: 1\n" in run_pct(st, "config", 9051).out
+    assert run_pct(st, "start", 9051).rc == 0
+    r = run_pct(st, "exec", 9051, "--", "cat", "/proc/self/uid_map")
+    assert r.out.split() == ["0", "100000", "65536"]
+    r = run_pct(st, "exec", 9051, "--", "uname", "-n")
+    assert r.out == "unpriv\n"
+    assert run_pct(st, "stop", 9051).rc == 0
+    assert run_pct(st, "status", 9051).out == "status: stopped\n"
+    assert run_pct(st, "destroy", 9051).rc == 0
+    assert _lxc_names(st) == [] and _volumes(st) == []
+
+
+def test_push_pull_shutdown_reboot(lxc_state, tmp_path):
+    st = lxc_state
+    assert run_pct(st, "create", 9052, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--hostname", "files").rc == 0
+    assert run_pct(st, "start", 9052).rc == 0
+    src = tmp_path / "in.txt"
+    src.write_text("payload\n")
+    r = run_pct(st, "push", 9052, str(src), "/root/in.txt", "--perms", "600")
+    assert (r.rc, r.err) == (0, ""), r
+    assert run_pct(st, "exec", 9052, "--", "stat", "-c", "%a %s", "/root/in.txt").out == "600 8\n"
+    dst = tmp_path / "out.txt"
+    r = run_pct(st, "pull", 9052, "/root/in.txt", str(dst))
+    assert (r.rc, r.err) == (0, "")
+    assert dst.read_text() == "payload\n"
+    # pull has no $upid_exit: a failing worker still exits 0 (contract §0.2)
+    r = run_pct(st, "pull", 9052, "/does/not/exist", str(tmp_path / "x"))
+    assert r.rc == 0 and r.err == "failed to open /does/not/exist: No such file or directory\n"
+    r = run_pct(st, "reboot", 9052)
+    assert r.rc == 0, r
+    assert run_pct(st, "status", 9052).out == "status: running\n"
+    r = run_pct(st, "shutdown", 9052, "--timeout", "20")
+    assert r.rc == 0, r
+    assert run_pct(st, "status", 9052).out == "status: stopped\n"
+    assert run_pct(st, "destroy", 9052).rc == 0
+
+
+def test_missing_bridge_fails_start(lxc_state):
+    st = lxc_state
+    assert run_pct(st, "create", 9053, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--net0", "name=eth0,bridge=vmbr9999").rc == 0
+    r = run_pct(st, "start", 9053)
+    assert r.rc == 255 and r.err == "bridge 'vmbr9999' does not exist\n"
+    assert run_pct(st, "destroy", 9053).rc == 0
+
+
+def test_rootfs_holds_the_unpacked_template(lxc_state):
+    st = lxc_state
+    assert run_pct(st, "create", 9054, st.test_template, "--rootfs", "local-lvm:1", "--hostname", "tree").rc == 0
+    root = st.storage_base_path("local-lvm") / "vm-9054-disk-0"
+    assert (root / "bin" / "busybox").is_file()
+    assert (root / "etc" / "hostname").read_text() == "tree\n"
+    # unprivileged: owners shifted by 100000
+    assert os.lstat(root / "bin" / "busybox").st_uid == 100000
+    assert run_pct(st, "destroy", 9054).rc == 0
+    assert not root.exists()
