@@ -48,6 +48,8 @@ USAGE = """USAGE: pvesh <COMMAND> [ARGS] [OPTIONS]
 
        pvesh help [<extra-args>] [OPTIONS]
 """
+# handlers whose PVE schema has `links => [{rel => 'child', ...}]` but whose name does not say "index"
+_CHILD_LINKED = {"vmlist", "node_tasks", "storage_content", "tasks", "aplinfo_index", "listsnapshot"}
 CHILD_KEYS = ("subdir", "vmid", "node", "storage", "upid", "volid", "realm", "name", "id", "key")
 
 
@@ -406,7 +408,7 @@ def _has_child_link(handler):
         if links:
             return True
     name = (handler.name or "").lower()
-    return name.endswith(("index", "idx", "dir")) or name in ("vmlist", "nodes", "index", "list", "resources_index")
+    return name.endswith(("index", "idx", "dir", "_list")) or name in _CHILD_LINKED
 
 
 def resource_cap(path):
