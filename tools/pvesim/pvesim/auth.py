@@ -310,6 +310,18 @@ class AuthStore:
         cfg = self.load()
         if role not in cfg["roles"]:
             raise ValueError("role '%s' does not exist" % role)
+        if ugid.startswith("@"):
+            if ugid[1:] not in cfg["groups"]:
+                raise ValueError("group '%s' does not exist" % ugid[1:])
+        elif "!" in ugid:
+            userid, tid = split_tokenid(ugid)
+            if tid not in cfg["users"].get(userid, {}).get("tokens", {}):
+                raise ValueError("no such token '%s' for user '%s'" % (tid, userid))
+        elif ugid not in cfg["users"]:
+            raise ValueError("user '%s' does not exist" % ugid)
+        entry = {"propagate": 1 if propagate else 0, "path": normalize_path(path), "ugids": [ugid], "roles": [role]}
+        if entry in cfg["acl"]:
+            return
         cfg["acl"].append({"propagate": 1 if propagate else 0, "path": normalize_path(path), "ugids": [ugid], "roles": [role]})
         self.save(cfg)
 
@@ -479,3 +491,90 @@ class AuthStore:
         for name, path, prefixes in cats:
             cap[name] = {p: 1 for p in sorted(self.privileges(userid, path, cfg)) if p.startswith(prefixes)}
         return cap
+
+
+# ---------------------------------------------------------------------------- CLI (`pvesim auth ...`)
+
+def main(argv=None):
+    """``pvesim auth``: manage the simulated node's users, passwords, API tokens and ACLs.
+
+    ::
+
+        pvesim auth passwd USERID            # new password from stdin (one line) or the terminal
+        pvesim auth user-add USERID [--comment TEXT] [--disable]
+        pvesim auth token-add USERID TOKENID [--privsep 0|1] [--expire EPOCH]   # prints the secret as JSON
+        pvesim auth acl-add PATH USERID|@GROUP|TOKENID ROLE [--no-propagate]
+        pvesim auth show                      # user.cfg
+    """
+    import argparse
+    import getpass
+    import json
+    import sys
+
+    from .state import State, StateError
+
+    ap = argparse.ArgumentParser(prog="pvesim auth", description="Users, passwords, API tokens and ACLs of the simulated node.")
+    ap.add_argument("--state-dir")
+    sub = ap.add_subparsers(dest="cmd")
+    p = sub.add_parser("passwd", help="set a password (read from stdin or the terminal)")
+    p.add_argument("userid")
+    p = sub.add_parser("user-add", help="create or update a user (realm pam or pve)")
+    p.add_argument("userid")
+    p.add_argument("--comment", default="")
+    p.add_argument("--disable", action="store_true")
+    p = sub.add_parser("token-add", help="create an API token and print its secret")
+    p.add_argument("userid")
+    p.add_argument("tokenid")
+    p.add_argument("--privsep", type=int, choices=(0, 1), default=1)
+    p.add_argument("--expire", type=int, default=0)
+    p.add_argument("--comment", default="")
+    p = sub.add_parser("acl-add", help="grant a role on an ACL path")
+    p.add_argument("path")
+    p.add_argument("ugid")
+    p.add_argument("role")
+    p.add_argument("--no-propagate", action="store_true")
+    sub.add_parser("show", help="print user.cfg")
+    args = ap.parse_args(argv)
+    try:
+        st = State.locate(args.state_dir)
+        store = AuthStore(st.pve_path("")).ensure()
+        if args.cmd == "passwd":
+            if sys.stdin.isatty():
+                pw = getpass.getpass("Enter new password: ")
+                if getpass.getpass("Retype new password: ") != pw:
+                    sys.stderr.write("pvesim auth: passwords do not match\n")
+                    return 1
+            else:
+                pw = sys.stdin.readline().rstrip("\n")
+            if len(pw) < 5:
+                sys.stderr.write("pvesim auth: password is too short (minimum 5 characters, as PVE)\n")
+                return 1
+            if args.userid not in store.load()["users"]:
+                store.add_user(args.userid)
+            store.set_password(args.userid, pw)
+            return 0
+        if args.cmd == "user-add":
+            store.add_user(args.userid, enable=not args.disable, comment=args.comment)
+            return 0
+        if args.cmd == "token-add":
+            res = store.add_token(args.userid, args.tokenid, privsep=bool(args.privsep), expire=args.expire, comment=args.comment)
+            sys.stdout.write(json.dumps(res, sort_keys=True) + "\n")
+            return 0
+        if args.cmd == "acl-add":
+            store.add_acl(args.path, args.ugid, args.role, propagate=not args.no_propagate)
+            return 0
+        if args.cmd == "show":
+            with open(store.user_cfg, encoding="utf-8") as fh:
+                sys.stdout.write(fh.read())
+            return 0
+    except (StateError, ValueError) as exc:
+        sys.stderr.write("pvesim auth: %s\n" % exc)
+        return 2
+    ap.print_help()
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys as _sys
+
+    _sys.exit(main())

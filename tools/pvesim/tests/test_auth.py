@@ -191,3 +191,28 @@ def test_env_check_perm_message(store):
         env.check_perm("/vms/9100", ["VM.Audit"])
     assert exc.value.status == 403
     assert exc.value.message == "Permission check failed (/vms/9100, VM.Audit)"
+
+
+def test_auth_cli(store, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    sd = str(Path(store.pve_dir))
+
+    def cli(*args, stdin=""):
+        return subprocess.run([sys.executable, "-m", "pvesim.auth", "--state-dir", sd, *args], input=stdin,
+                              capture_output=True, text=True, check=False)
+
+    assert cli("passwd", "root@pam", stdin="n3w-secret\n").returncode == 0
+    assert store.login("root@pam", "n3w-secret")["username"] == "root@pam"
+    assert cli("passwd", "root@pam", stdin="abc\n").stderr == "pvesim auth: password is too short (minimum 5 characters, as PVE)\n"
+    assert cli("user-add", "ops@pve").returncode == 0
+    r = cli("token-add", "ops@pve", "ci", "--privsep", "0")
+    tok = json.loads(r.stdout)
+    assert tok["full-tokenid"] == "ops@pve!ci" and store.verify_api_token("ops@pve!ci=%s" % tok["value"]) == "ops@pve!ci"
+    assert cli("acl-add", "/vms", "ops@pve", "PVEVMAdmin").returncode == 0
+    assert store.check("ops@pve!ci", "/vms/9100", ["VM.Allocate"])
+    bad = cli("acl-add", "/vms", "ghost@pve", "PVEVMAdmin")
+    assert (bad.returncode, bad.stderr) == (2, "pvesim auth: user 'ghost@pve' does not exist\n")
+    assert "acl:1:/vms:ops@pve:PVEVMAdmin:" in cli("show").stdout
