@@ -5,6 +5,8 @@
     pvesim run pct|pveam|pvesh ARGS...            run a tool without launchers
     pvesim fault ...                              fault injection (see ``pvesim fault --help``)
     pvesim serve ...                              the HTTPS API server (pvesim.http)
+    pvesim template build|add|install ...         LXC templates and the pveam catalogue (pvesim.templates)
+    pvesim auth passwd|user-add|token-add|acl-add  users, tokens, ACLs (pvesim.auth)
 
 Every front end calls :func:`run_tool`, which refuses to run on a real Proxmox VE host.
 """
@@ -167,6 +169,10 @@ def build_parser():
 
     p = sub.add_parser("serve", help="run the HTTPS API server", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)
+    for name, text in (("template", "build LXC templates and publish them to the pveam catalogue"),
+                       ("auth", "users, passwords, API tokens and ACLs")):
+        p = sub.add_parser(name, help=text, add_help=False)
+        p.add_argument("args", nargs=argparse.REMAINDER)
     return ap
 
 
@@ -182,6 +188,9 @@ def main(argv=None):
             sys.stderr.write("pvesim: the HTTPS server is not available in this build\n")
             return 2
         return http.cli_main(argv[1:])
+    # `pvesim template ...` / `pvesim auth ...` belong to pvesim.templates / pvesim.auth
+    if argv and argv[0] in ("template", "auth"):
+        return importlib.import_module("pvesim." + {"template": "templates"}.get(argv[0], argv[0])).main(argv[1:])
     ap = build_parser()
     args = ap.parse_args(argv)
     try:
