@@ -534,9 +534,20 @@ def main(argv=None):
     p.add_argument("role")
     p.add_argument("--no-propagate", action="store_true")
     sub.add_parser("show", help="print user.cfg")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    state_dir = None
+    for i, a in enumerate(list(argv)):  # --state-dir may come before or after the subcommand
+        if a == "--state-dir" and i + 1 < len(argv):
+            state_dir = argv[i + 1]
+            del argv[i:i + 2]
+            break
+        if a.startswith("--state-dir="):
+            state_dir = a.split("=", 1)[1]
+            del argv[i]
+            break
     args = ap.parse_args(argv)
     try:
-        st = State.locate(args.state_dir)
+        st = State.locate(state_dir or args.state_dir)
         store = AuthStore(st.pve_path("")).ensure()
         if args.cmd == "passwd":
             if sys.stdin.isatty():
