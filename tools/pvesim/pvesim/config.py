@@ -133,10 +133,7 @@ def _volumes(conf):
 def write_config(conf):
     """Render a config dict (mutates it like PVE: drops snapstate and still-used unusedN)."""
     conf.pop("snapstate", None)
-    used = _volumes(conf)
-    for snap in conf.get("snapshots", {}).values():
-        used |= _volumes(snap)
-    used |= _volumes(conf.get("pending", {}))
+    used = _volumes(conf)  # get_vm_volumes: the current config's rootfs/mpN only
     for k in list(conf):
         if k.startswith("unused") and conf[k] in used:
             del conf[k]

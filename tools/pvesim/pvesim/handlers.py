@@ -176,7 +176,7 @@ def _load_all():
     # lives in a parallel work stream) are imported when present.
     import importlib
 
-    for mod in ("lxc_api", "cluster_api", "pveam", "auth", "access_api"):
+    for mod in ("lxc_api", "snapshots", "cluster_api", "pveam", "auth", "access_api"):
         try:
             importlib.import_module("pvesim." + mod)
         except ModuleNotFoundError as exc:

@@ -34,6 +34,9 @@ COMMANDS = {
     "reboot": ("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", ["vmid"], True),
     "template": ("POST", "/nodes/{node}/lxc/{vmid}/template", ["vmid"], False),
     "listsnapshot": ("GET", "/nodes/{node}/lxc/{vmid}/snapshot", ["vmid"], False),
+    "snapshot": ("POST", "/nodes/{node}/lxc/{vmid}/snapshot", ["vmid", "snapname"], True),
+    "delsnapshot": ("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", ["vmid", "snapname"], True),
+    "rollback": ("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback", ["vmid", "snapname"], True),
     "status": (None, None, ["vmid"], False),
     "exec": (None, None, ["vmid", "extra-args"], False),
     "enter": (None, None, ["vmid"], False),
@@ -91,7 +94,7 @@ def schema_for(cmd):
     method, path, pos, _ = COMMANDS[cmd]
     if method is None:
         return LOCAL_PARAMS[cmd]
-    h, _ = handlers.find(method, path.replace("{node}", "x").replace("{vmid}", "100"))
+    h, _ = handlers.find(method, path.replace("{node}", "x").replace("{vmid}", "100").replace("{snapname}", "snap"))
     return h.params
 
 
@@ -216,8 +219,8 @@ def _main(argv, out, err, state):
     if cmd == "create" and "password" in opts and opts["password"] == "":
         raise PVEError("pvesim: interactive password prompts are not supported; pass --password <value>")
     vmid = opts.get("vmid", "")
-    rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid))
-    call_opts = {k: v for k, v in opts.items() if k != "vmid" or "{vmid}" not in path}
+    rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid)).replace("{snapname}", str(opts.get("snapname", "")))
+    call_opts = {k: v for k, v in opts.items() if "{%s}" % k not in path}
     if "{vmid}" in path:
         # the path carries the vmid; validate it like a parameter (bad values -> 400 with usage)
         try:
@@ -275,20 +278,23 @@ def _out_pending(env, res, upid_exit):
     """GuestHelpers::format_pending."""
     for item in sorted(res, key=lambda x: x["key"].encode()):
         k = item["key"]
-        if k == "digest" or k.startswith("lxc."):
+        if k == "digest":
             continue
-
-        def enc(v):
-            return encode_text(v) if k == "description" else _val(v)
-        if "value" in item:
+        v = item.get("value")
+        pv = item.get("pending")
+        if k == "description":
+            v = encode_text(v) if v is not None else None
+            pv = encode_text(pv) if pv is not None else None
+        if v is not None:
             if item.get("delete"):
-                env.stdout.write("del %s: %s\n" % (k, enc(item["value"])))
+                env.stdout.write("del %s: %s\n" % (k, _val(v)))
+            elif pv is not None:
+                env.stdout.write("cur %s: %s\n" % (k, _val(v)))
+                env.stdout.write("new %s: %s\n" % (k, _val(pv)))
             else:
-                env.stdout.write("cur %s: %s\n" % (k, enc(item["value"])))
-        if "pending" in item:
-            env.stdout.write("new %s: %s\n" % (k, enc(item["pending"])))
-        if "value" not in item and item.get("delete"):
-            pass
+                env.stdout.write("cur %s: %s\n" % (k, _val(v)))
+        elif pv is not None:
+            env.stdout.write("new %s: %s\n" % (k, _val(pv)))
     return 0
 
 
@@ -307,7 +313,8 @@ def _out_listsnapshot(env, res, upid_exit):
             roots.append(s)
 
     def key(s):
-        return (s.get("snaptime") or (1 << 62) if s["name"] == "current" else s.get("snaptime") or 0, s["name"])
+        # by snaptime, entries without one ("current") last
+        return (0, s["snaptime"]) if s.get("snaptime") is not None else (1, 0)
 
     def walk(s, depth):
         prefix = " " * depth + "`->"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import time
 
 from .handlers import PVEError
@@ -108,6 +109,63 @@ def alloc_disk(state, storeid, vmid, size_kib):
     return volid
 
 
+SNAPSHOT_TYPES = ("lvmthin", "zfspool", "btrfs", "rbd")
+SNAP_INFIX = ".pvesim-snap-"
+
+
+def volume_has_feature(state, feature, volid):
+    """PVE::Storage::volume_has_feature subset: snapshots on lvmthin/zfspool/btrfs/rbd only."""
+    try:
+        storeid, _ = parse_volume_id(volid)
+    except PVEError:
+        return False
+    scfg = state.storage_config().get(storeid)
+    if scfg is None:
+        return False
+    if feature in ("snapshot", "clone", "template"):
+        return scfg["type"] in SNAPSHOT_TYPES
+    return False
+
+
+def _snap_path(state, volid, snap):
+    path, _ = volume_path(state, volid)
+    return path, path.parent / (path.name + SNAP_INFIX + snap)
+
+
+def volume_snapshot(state, volid, snap):
+    path, sp = _snap_path(state, volid, snap)
+    if not path.exists():
+        raise PVEError("volume '%s' does not exist" % volid)
+    if sp.exists():
+        _force_rmtree(sp)
+    proc = subprocess.run(["cp", "-a", "--reflink=auto", str(path), str(sp)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        raise PVEError("snapshot of volume '%s' failed: %s" % (volid, proc.stdout.decode(errors="replace").strip()))
+
+
+def volume_snapshot_delete(state, volid, snap):
+    _, sp = _snap_path(state, volid, snap)
+    if sp.exists():
+        _force_rmtree(sp)
+
+
+def volume_rollback_is_possible(state, volid, snap):
+    return True
+
+
+def volume_snapshot_rollback(state, volid, snap):
+    path, sp = _snap_path(state, volid, snap)
+    if not sp.exists():
+        raise PVEError("snapshot '%s' of volume '%s' does not exist" % (snap, volid))
+    if path.exists():
+        _force_rmtree(path)
+    proc = subprocess.run(["cp", "-a", "--reflink=auto", str(sp), str(path)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        raise PVEError("rollback of volume '%s' failed: %s" % (volid, proc.stdout.decode(errors="replace").strip()))
+
+
 def set_volume_size(path, size):
     with open(str(path) + SIZE_SUFFIX, "w") as fh:
         fh.write("%d\n" % int(size))
@@ -151,6 +209,9 @@ def free_volume(state, volid):
     sp = str(path) + SIZE_SUFFIX
     if os.path.exists(sp):
         os.unlink(sp)
+    if path.parent.is_dir():
+        for snap in path.parent.glob(path.name + SNAP_INFIX + "*"):
+            _force_rmtree(snap)
     parent = path.parent
     if parent.name.isdigit() and parent.parent.name == "images":
         try:
@@ -199,7 +260,7 @@ def list_volumes(state, storeid, content=None, vmid=None):
                 for sub in sorted(d.iterdir()):
                     if sub.is_dir() and sub.name.isdigit():
                         for f in sorted(sub.iterdir()):
-                            if not f.name.endswith(SIZE_SUFFIX):
+                            if not f.name.endswith(SIZE_SUFFIX) and SNAP_INFIX not in f.name:
                                 cands.append(("%s:%s/%s" % (storeid, sub.name, f.name), f))
         elif base.is_dir():
             for f in sorted(base.iterdir()):
