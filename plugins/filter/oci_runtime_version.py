@@ -10,9 +10,9 @@ short_description: The highest OCI runtime-spec version every probed runtime sup
 version_added: 0.1.0
 description:
   - Reads the registered results of probing OCI runtimes and returns the spec version to write into C(ociVersion).
-  - For each runtime, the output of C(<runtime> features) (JSON with C(ociVersionMax); runc 1.1 and later, crun 1.9 and later)
+  - "For each runtime, the output of C(<runtime> features) (JSON with C(ociVersionMax); runc 1.1 and later, crun 1.9 and later)
     is preferred; otherwise the C(spec:) line of C(<runtime> --version) is used
-    (Debian 12 has runc 1.1.5, whose C(features) says V(1.0.2-dev), and crun 1.8.1, which has no C(features) and prints C(spec: 1.0.0)).
+    (Debian 12 has runc 1.1.5, whose C(features) says V(1.0.2-dev), and crun 1.8.1, which has no C(features) and prints C(spec: 1.0.0))."
   - The result is the lowest of those maxima (compared as semantic versions, V(1.0.2-dev) is lower than V(1.0.2)),
     so every probed runtime that is installed accepts the document.
   - Runtimes that are not installed (the probe failed and printed nothing usable) are ignored.

@@ -9,10 +9,10 @@ name: oci_spec_errors
 short_description: List what makes a document an invalid OCI runtime configuration (config.json)
 version_added: 0.1.0
 description:
-  - Validates the input against the official OCI runtime-spec v1.3.0 configuration schema
+  - "Validates the input against the official OCI runtime-spec v1.3.0 configuration schema
     (C(config-schema.json) and the files it references, shipped with this collection, JSON Schema draft-04)
     and returns every violation as a string C(<json path>: <message>), for example
-    C($.linux.resources.memory.limit: '512M' is not of type 'integer').
+    C($.linux.resources.memory.limit: '512M' is not of type 'integer')."
   - An empty list means the document is valid.
   - The input is the parsed document (a dict) or its JSON text; text that is not JSON gives one error at C($).
   - Values are shown shortened to 60 characters, so a long secret is not echoed whole.
@@ -39,7 +39,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: One string per violation, C(<json path>: <message>), sorted by path; empty when the document is valid.
+  description: "One string per violation, C(<json path>: <message>), sorted by path; empty when the document is valid."
   type: list
   elements: string
 """

@@ -149,8 +149,7 @@ def iter_issues(instance, schema, base, path=()):
     if "$ref" in schema:
         # draft-04: a $ref replaces every sibling keyword
         target, target_base = _resolve(schema["$ref"], base)
-        for issue in iter_issues(instance, target, target_base, path):
-            yield issue
+        yield from iter_issues(instance, target, target_base, path)
         return
 
     description = schema.get("description")
@@ -171,21 +170,16 @@ def iter_issues(instance, schema, base, path=()):
 
     for keyword in ("allOf", "anyOf", "oneOf", "not"):
         if keyword in schema:
-            for found in _combinators(keyword, schema[keyword], instance, base, path, issue):
-                yield found
+            yield from _combinators(keyword, schema[keyword], instance, base, path, issue)
 
     if isinstance(instance, str):
-        for found in _string_issues(instance, schema, issue):
-            yield found
+        yield from _string_issues(instance, schema, issue)
     elif isinstance(instance, (int, float)) and not isinstance(instance, bool):
-        for found in _number_issues(instance, schema, issue):
-            yield found
+        yield from _number_issues(instance, schema, issue)
     elif isinstance(instance, list):
-        for found in _array_issues(instance, schema, base, path, issue):
-            yield found
+        yield from _array_issues(instance, schema, base, path, issue)
     elif isinstance(instance, dict):
-        for found in _object_issues(instance, schema, base, path, issue):
-            yield found
+        yield from _object_issues(instance, schema, base, path, issue)
 
 
 def _combinators(keyword, subschemas, instance, base, path, issue):
@@ -262,19 +256,16 @@ def _array_issues(instance, schema, base, path, issue):
     items = schema.get("items")
     if isinstance(items, dict):
         for index, item in enumerate(instance):
-            for found in iter_issues(item, items, base, tuple(path) + (index,)):
-                yield found
+            yield from iter_issues(item, items, base, tuple(path) + (index,))
     elif isinstance(items, list):
         for index, item in enumerate(instance[:len(items)]):
-            for found in iter_issues(item, items[index], base, tuple(path) + (index,)):
-                yield found
+            yield from iter_issues(item, items[index], base, tuple(path) + (index,))
         extra = schema.get("additionalItems", True)
         if extra is False and len(instance) > len(items):
             yield issue("Additional items are not allowed", "additionalItems")
         elif isinstance(extra, dict):
             for index in range(len(items), len(instance)):
-                for found in iter_issues(instance[index], extra, base, tuple(path) + (index,)):
-                    yield found
+                yield from iter_issues(instance[index], extra, base, tuple(path) + (index,))
 
 
 def _object_issues(instance, schema, base, path, issue):
@@ -294,19 +285,16 @@ def _object_issues(instance, schema, base, path, issue):
         matched = False
         if key in properties:
             matched = True
-            for found in iter_issues(value, properties[key], base, child):
-                yield found
+            yield from iter_issues(value, properties[key], base, child)
         for pattern, sub in patterns.items():
             if _regex(pattern).search(key):
                 matched = True
-                for found in iter_issues(value, sub, base, child):
-                    yield found
+                yield from iter_issues(value, sub, base, child)
         if not matched:
             if extra is False:
                 unexpected.append(key)
             elif isinstance(extra, dict):
-                for found in iter_issues(value, extra, base, child):
-                    yield found
+                yield from iter_issues(value, extra, base, child)
     if unexpected:
         shown = ", ".join(repr(key) for key in unexpected)
         verb = "was" if len(unexpected) == 1 else "were"
@@ -319,8 +307,7 @@ def _object_issues(instance, schema, base, path, issue):
                 if name not in instance:
                     yield issue("%r is a dependency of %r" % (name, key), "dependencies")
         else:
-            for found in iter_issues(instance, dependency, base, path):
-                yield found
+            yield from iter_issues(instance, dependency, base, path)
 
 
 def config_issues(document):

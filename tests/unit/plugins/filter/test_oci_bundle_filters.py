@@ -40,7 +40,7 @@ def _probe(runtime, subcommand, rc, stdout):
 def test_oci_bytes_accepts_sizes(value, expected):
     result = oci_bytes(value)
     assert result == expected
-    assert type(result) is int
+    assert isinstance(result, int) and not isinstance(result, bool)
 
 
 @pytest.mark.parametrize("value", ["", "512X", "M", "1.5", "0.1K", "12 34", "1e6", True, None, [1], 1.5, "--1", "1KK"])

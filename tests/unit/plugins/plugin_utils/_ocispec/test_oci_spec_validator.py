@@ -221,12 +221,10 @@ def _paths(node, prefix=()):
     yield prefix
     if isinstance(node, dict):
         for key, value in node.items():
-            for found in _paths(value, prefix + (key,)):
-                yield found
+            yield from _paths(value, prefix + (key,))
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            for found in _paths(value, prefix + (index,)):
-                yield found
+            yield from _paths(value, prefix + (index,))
 
 
 _ALL_PATHS = [p for p in _paths(_BASE) if p]
