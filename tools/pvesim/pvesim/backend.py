@@ -316,6 +316,8 @@ class LxcBackend(Backend):
                 # the LXC distribution configs mount onto these; minimal templates may lack them
                 p.mkdir(mode=0o1777 if sub == "tmp" else 0o755)
                 os.lchown(str(p), uid, uid)
+        setup_guest(conf, vmid, root)
+        warn_systemd_nesting(worker, conf, root)
         d = self.state.lxcpath / str(vmid)
         log = d / "start.log"
         if log.exists():
@@ -416,23 +418,15 @@ class LxcBackend(Backend):
         return None
 
     def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
-        hostname = conf.get("hostname") or "CT%s" % vmid
+        setup_guest(conf, vmid, rootdir)
         uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
-        etc = _safe_join(rootdir, "etc")
-        if etc is None:
-            return
-        etc.mkdir(exist_ok=True)
-        _write_owned(etc / "hostname", hostname + "\n", uid)
-        hosts = etc / "hosts"
-        old = hosts.read_text(errors="replace") if hosts.is_file() and not hosts.is_symlink() else "127.0.0.1 localhost\n"
-        old = re.sub(r"# --- BEGIN PVE ---.*?# --- END PVE ---\n?", "", old, flags=re.S)
-        _write_owned(hosts, old + "# --- BEGIN PVE ---\n127.0.1.1 %s\n# --- END PVE ---\n" % hostname, uid)
         if ssh_keys:
             sshdir = _safe_join(rootdir, "root/.ssh")
             if sshdir is not None:
                 sshdir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.lchown(str(sshdir), uid, uid)
                 _write_owned(sshdir / "authorized_keys", ssh_keys if ssh_keys.endswith("\n") else ssh_keys + "\n", uid, 0o600)
+        warn_systemd_nesting(worker, conf, rootdir)
 
     def destroy(self, vmid):
         d = self.state.lxcpath / str(vmid)
@@ -440,6 +434,116 @@ class LxcBackend(Backend):
             subprocess.run(self._lxc("lxc-stop", vmid, "--kill"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         if d.exists():
             shutil.rmtree(str(d), ignore_errors=True)
+
+
+def setup_guest(conf, vmid, rootdir):
+    """The part of PVE::LXC::Setup pvesim does at create and start: /etc/hostname, the PVE block
+    in /etc/hosts and, for Debian-like and Alpine guests, /etc/network/interfaces."""
+    from .lxcschema import NET_DESC, parse_property_string
+
+    ostype = conf.get("ostype") or "unmanaged"
+    if ostype == "unmanaged":
+        return
+    uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
+    etc = _safe_join(rootdir, "etc")
+    if etc is None:
+        return
+    if not etc.exists():
+        etc.mkdir()
+        os.lchown(str(etc), uid, uid)
+    hostname = conf.get("hostname") or "CT%s" % vmid
+    short = hostname.split(".", 1)[0]
+    domain = None
+    if "." in hostname:
+        fqdn = hostname
+    else:
+        sd = (conf.get("searchdomain") or "").split()
+        domain = sd[0] if sd else None
+        fqdn = "%s.%s" % (hostname, domain) if domain else None
+    nets = []
+    for i in range(32):
+        if "net%d" % i in conf:
+            try:
+                nets.append(parse_property_string(NET_DESC, conf["net%d" % i]))
+            except ValueError:
+                continue
+    hostip = "127.0.1.1"
+    for n in nets:
+        ip = n.get("ip") or ""
+        if "/" in ip:
+            hostip = ip.split("/", 1)[0]
+            break
+    _write_owned(etc / "hostname", short + "\n", uid)
+    hosts = etc / "hosts"
+    old = hosts.read_text(errors="replace") if hosts.is_file() and not hosts.is_symlink() else ""
+    block = ("# --- BEGIN PVE ---\n127.0.0.1 localhost.localnet localhost\n::1 localhost.localnet localhost\n"
+             + ("%s %s %s\n" % (hostip, fqdn, short) if fqdn else "%s %s\n" % (hostip, short)) + "# --- END PVE ---\n")
+    if "# --- BEGIN PVE ---" in old:
+        new = re.sub(r"# --- BEGIN PVE ---\n.*?# --- END PVE ---\n?", lambda m: block, old, flags=re.S)
+    else:
+        new = block + old
+    _write_owned(hosts, new, uid)
+    if ostype in ("debian", "ubuntu", "devuan", "alpine") and nets:
+        lines = ["auto lo", "iface lo inet loopback", ""]
+        for n in nets:
+            name = n["name"]
+            ip, ip6 = n.get("ip"), n.get("ip6")
+            if ip or ip6:
+                lines.append("auto %s" % name)
+            if ip in ("dhcp", "manual"):
+                lines.append("iface %s inet %s" % (name, ip))
+            elif ip:
+                import ipaddress
+
+                iface = ipaddress.IPv4Interface(ip)
+                lines += ["iface %s inet static" % name, "\taddress %s" % iface.ip, "\tnetmask %s" % iface.netmask]
+                if n.get("gw"):
+                    lines.append("\tgateway %s" % n["gw"])
+            if ip6 in ("dhcp", "manual", "auto"):
+                lines.append("iface %s inet6 %s" % (name, ip6))
+            elif ip6:
+                addr, _, plen = ip6.partition("/")
+                lines += ["iface %s inet6 static" % name, "\taddress %s" % addr, "\tnetmask %s" % plen]
+                if n.get("gw6"):
+                    lines.append("\tgateway %s" % n["gw6"])
+            lines.append("")
+        netdir = _safe_join(rootdir, "etc/network")
+        if netdir is not None:
+            if not netdir.exists():
+                netdir.mkdir()
+                os.lchown(str(netdir), uid, uid)
+            _write_owned(netdir / "interfaces", "\n".join(lines).rstrip("\n") + "\n", uid)
+
+
+def warn_systemd_nesting(worker, conf, rootdir):
+    """pve-container >= 6.0.19: ``WARN: Systemd <ver> detected. You may need to enable nesting.``"""
+    if worker is None:
+        return
+    init = Path(rootdir) / "sbin" / "init"
+    try:
+        target = os.readlink(str(init))
+    except OSError:
+        return
+    if "systemd" not in target:
+        return
+    ver = None
+    for d in ("usr/lib/systemd", "lib/systemd", "usr/lib/x86_64-linux-gnu/systemd"):
+        p = _safe_join(rootdir, d)
+        if p is None or not p.is_dir():
+            continue
+        for f in p.iterdir():
+            m = re.match(r"^libsystemd-(?:shared|core)-(\d+)", f.name)
+            if m:
+                ver = int(m.group(1))
+                break
+        if ver:
+            break
+    if not ver or ver <= 241:
+        return
+    feats = conf.get("features") or ""
+    if re.search(r"(^|,)nesting=(1|on|yes|true)(,|$)", feats):
+        return
+    worker.warn("Systemd %d detected. You may need to enable nesting." % ver)
 
 
 def _safe_join(root, rel):

@@ -1058,6 +1058,16 @@ def template(env, p):
         def realcmd(worker):
             with lock_config(env, vmid):
                 c = load_config(env, vmid)
+                # PVE::LXC::template_create: every volume becomes a base volume
+                for key in sorted((k for k in c if is_volume_key(k)), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
+                    mp = parse_volume(key, c[key])
+                    if mp["type"] != "volume":
+                        continue
+                    if not storage.volume_has_feature(env.state, "template", mp["volume"]) and \
+                            env.state.storage_config().get(mp["volume"].split(":", 1)[0], {}).get("type") not in storage.FILE_TYPES:
+                        raise PVEError("Template feature is not available for '%s'" % mp["volume"])
+                    mp["volume"] = storage.create_base(env.state, mp["volume"])
+                    c[key] = print_volume(key, mp)
                 c["template"] = "1"
                 write_config(env, vmid, c)
 

@@ -166,6 +166,22 @@ def volume_snapshot_rollback(state, volid, snap):
         raise PVEError("rollback of volume '%s' failed: %s" % (volid, proc.stdout.decode(errors="replace").strip()))
 
 
+def create_base(state, volid):
+    """vdisk_create_base: rename vm-/subvol- volumes to base-/basevol-; returns the new volid."""
+    storeid, volname = parse_volume_id(volid)
+    m = re.match(r"^(.*?)(vm|subvol)-(\d+-disk-\d+.*)$", volname)
+    if not m:
+        raise PVEError("Template feature is not available for '%s'" % volid)
+    newname = m.group(1) + ("base" if m.group(2) == "vm" else "basevol") + "-" + m.group(3)
+    newid = "%s:%s" % (storeid, newname)
+    old, _ = volume_path(state, volid)
+    new, _ = volume_path(state, newid)
+    os.rename(str(old), str(new))
+    if os.path.exists(str(old) + SIZE_SUFFIX):
+        os.rename(str(old) + SIZE_SUFFIX, str(new) + SIZE_SUFFIX)
+    return newid
+
+
 def set_volume_size(path, size):
     with open(str(path) + SIZE_SUFFIX, "w") as fh:
         fh.write("%d\n" % int(size))

@@ -614,3 +614,61 @@ def test_rest_start_of_missing_ct_returns_upid_with_failed_task(state):
 
 def test_run_pct_helper_isolated(state):
     assert run_pct(state, "list").rc == 0
+
+
+# ---------------------------------------------------------------- template volumes, guest setup, systemd warning
+
+def test_template_renames_volumes_to_base(pctx, template, state):
+    create(pctx, template, 9001, "--mp0", "local-lvm:1,mp=/data")
+    assert pctx("template", 9001).rc == 0
+    out = pctx("config", 9001).out
+    assert "rootfs: local-lvm:base-9001-disk-0,size=8G\n" in out
+    assert "mp0: local-lvm:base-9001-disk-1,mp=/data,size=1G\n" in out
+    assert pctx("destroy", 9001).rc == 0
+    assert list(state.storage_base_path("local-lvm").iterdir()) == []
+
+
+def test_guest_setup_files(tmp_path):
+    from pvesim.backend import setup_guest
+
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/hosts").write_text("127.0.0.1 localhost\n")
+    conf = {"ostype": "debian", "hostname": "test1", "searchdomain": "proxmox.com",
+            "net0": "name=eth0,bridge=vmbr0,ip=1.2.3.4/24,gw=1.2.3.1", "net1": "name=eth1,bridge=vmbr0,ip=10.2.3.4/24",
+            "net2": "name=eth2,bridge=vmbr0,ip=manual"}
+    setup_guest(conf, 9001, root)
+    assert (root / "etc/hostname").read_text() == "test1\n"
+    assert (root / "etc/hosts").read_text() == ("# --- BEGIN PVE ---\n127.0.0.1 localhost.localnet localhost\n"
+                                               "::1 localhost.localnet localhost\n1.2.3.4 test1.proxmox.com test1\n"
+                                               "# --- END PVE ---\n127.0.0.1 localhost\n")
+    assert (root / "etc/network/interfaces").read_text() == (
+        "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n\taddress 1.2.3.4\n\tnetmask 255.255.255.0\n"
+        "\tgateway 1.2.3.1\n\nauto eth1\niface eth1 inet static\n\taddress 10.2.3.4\n\tnetmask 255.255.255.0\n\n"
+        "auto eth2\niface eth2 inet manual\n")
+    # idempotent: the PVE block is replaced, not duplicated
+    setup_guest(conf, 9001, root)
+    assert (root / "etc/hosts").read_text().count("# --- BEGIN PVE ---") == 1
+
+
+def test_systemd_nesting_warning(tmp_path, state):
+    import io
+    import os
+
+    from pvesim.backend import warn_systemd_nesting
+
+    root = tmp_path / "root"
+    (root / "sbin").mkdir(parents=True)
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    (root / "usr/lib/systemd/libsystemd-shared-252.so").write_text("")
+    os.symlink("../lib/systemd/systemd", str(root / "sbin/init"))
+    env = Env(state, stdout=io.StringIO(), stderr=io.StringIO())
+
+    def work(worker):
+        warn_systemd_nesting(worker, {"features": "keyctl=1"}, root)
+        warn_systemd_nesting(worker, {"features": "nesting=1"}, root)
+
+    upid = tasks.fork_worker(env, "vzcreate", 9001, work)
+    assert env.stdout.getvalue() == "WARN: Systemd 252 detected. You may need to enable nesting.\n"
+    assert env.stderr.getvalue() == "Task finished with 1 warning(s)!\n"
+    assert tasks.task_status(state, upid)["exitstatus"] == "WARNINGS: 1"
