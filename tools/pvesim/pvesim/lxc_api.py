@@ -1022,8 +1022,8 @@ def destroy_vm(env, p):
                 with contextlib.suppress(PVEError):
                     if storage.volume_exists(st, volid):
                         storage.free_volume(st, volid)
-            if p.get("destroy-unreferenced-disks") is None or p.get("destroy-unreferenced-disks"):
-                # PVE scans all storages for volumes owned by the vmid unless explicitly disabled
+            if p.get("destroy-unreferenced-disks"):
+                # also every volume of this vmid on any storage that the config does not reference
                 for sid, scfg in st.storage_config().items():
                     if not (storage.content_set(scfg) & {"images", "rootdir"}):
                         continue

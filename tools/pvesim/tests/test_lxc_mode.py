@@ -107,3 +107,30 @@ def test_rootfs_holds_the_unpacked_template(lxc_state):
     assert os.lstat(root / "bin" / "busybox").st_uid == 100000
     assert run_pct(st, "destroy", 9054).rc == 0
     assert not root.exists()
+
+
+def test_launcher_exec_replaces_process_and_enter_needs_tty(lxc_state, tmp_path):
+    from pvesim.cli import write_launchers
+
+    st = lxc_state
+    bindir = tmp_path / "bin"
+    write_launchers(bindir, state_dir=st.root)
+    pct = str(bindir / "pct")
+
+    def run(*args, **kw):
+        return subprocess.run([pct] + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, check=False, **kw)
+
+    r = run("create", 9055, st.test_template, "--rootfs", "local-lvm:1", "--hostname", "launch", "--unprivileged", "0")
+    assert r.returncode == 0, r.stderr
+    assert run("start", 9055).returncode == 0
+    r = run("exec", 9055, "--", "uname", "-n")
+    assert (r.returncode, r.stdout) == (0, b"launch\n")
+    r = run("exec", 9055, "--", "sh", "-c", "echo err >&2; exit 42")
+    assert (r.returncode, r.stdout, r.stderr) == (42, b"", b"err\n")
+    r = run("exec", 9055)
+    assert r.returncode != 0 and r.stderr == b"missing command at /usr/share/perl5/PVE/CLI/pct.pm line 246.\n"
+    r = run("enter", 9055)
+    assert r.returncode != 0 and b"needs an interactive terminal" in r.stderr
+    assert run("destroy", 9055, "--force").returncode == 0
+    assert _lxc_names(st) == []
