@@ -172,8 +172,16 @@ class LxcBackend(Backend):
         return [tool, "-P", self.lxcpath, "-n", str(vmid)] + list(args)
 
     def is_running(self, vmid):
+        """As PVE: running <=> LXC's abstract command socket ``@<lxcpath>/<vmid>/command`` exists."""
         if not (self.state.lxcpath / str(vmid) / "config").exists():
             return False
+        sock = "@%s/%s/command" % (self.lxcpath, vmid)
+        if len(sock) < 100:  # longer names are hashed by LXC; ask lxc-info then
+            try:
+                with open("/proc/net/unix") as fh:
+                    return any(line.rstrip("\n").endswith(" " + sock) for line in fh)
+            except OSError:
+                pass
         try:
             out = subprocess.run(self._lxc("lxc-info", vmid, "-sH"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                  timeout=20, check=False).stdout.decode().strip()
