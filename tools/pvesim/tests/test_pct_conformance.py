@@ -672,3 +672,65 @@ def test_systemd_nesting_warning(tmp_path, state):
     assert env.stdout.getvalue() == "WARN: Systemd 252 detected. You may need to enable nesting.\n"
     assert env.stderr.getvalue() == "Task finished with 1 warning(s)!\n"
     assert tasks.task_status(state, upid)["exitstatus"] == "WARNINGS: 1"
+
+
+# ---------------------------------------------------------------- revert, unreferenced disks, version, storage, task log
+
+def test_revert_drops_pending_change(pctx, template):
+    create(pctx, template, 9001)
+    assert pctx("start", 9001).rc == 0
+    assert pctx("set", 9001, "--arch", "arm64", "--timezone", "UTC").rc == 0
+    assert pctx("set", 9001, "--revert", "arch").rc == 0
+    out = pctx("pending", 9001).out
+    assert "new arch" not in out and "new timezone: UTC\n" in out
+    r = pctx("set", 9001, "--arch", "i386", "--revert", "arch")
+    assert r.err == ("400 Parameter verification failed.\nrevert: you can't use '-arch' and '-revert arch' at the same time\n"
+                     "pct set <vmid> [OPTIONS]\n")
+
+
+def test_destroy_unreferenced_disks(pctx, template, state):
+    from pvesim import storage
+
+    create(pctx, template, 9001)
+    stray = storage.alloc_disk(state, "local-lvm", 9001, 1024)
+    assert stray == "local-lvm:vm-9001-disk-1"
+    assert pctx("destroy", 9001).rc == 0
+    assert storage.volume_exists(state, stray)  # not referenced, not asked for: kept
+    create(pctx, template, 9001)  # re-uses disk-0; disk-1 still lies around
+    assert "rootfs: local-lvm:vm-9001-disk-0,size=8G\n" in pctx("config", 9001).out
+    assert pctx("destroy", 9001, "--destroy-unreferenced-disks", "1").rc == 0
+    assert list(state.storage_base_path("local-lvm").iterdir()) == []
+
+
+def test_version_and_storage_content(pctx, template, state):
+    v = _api(state, "GET", "/version")
+    assert v["release"] == "9.1" and v["version"].startswith("9.1")
+    create(pctx, template, 9001)
+    content = _api(state, "GET", "/nodes/pve/storage/local/content", {"content": "vztmpl"})
+    assert [c["volid"] for c in content] == [template]
+    assert content[0]["content"] == "vztmpl" and content[0]["format"] == "tgz" and content[0]["size"] > 0
+    imgs = _api(state, "GET", "/nodes/pve/storage/local-lvm/content")
+    assert [(c["volid"], c["vmid"], c["size"]) for c in imgs] == [("local-lvm:vm-9001-disk-0", 9001, 8 * 1024 ** 3)]
+    st = _api(state, "GET", "/nodes/pve/storage/local-lvm/status")
+    assert st["type"] == "lvmthin" and st["active"] == 1 and st["total"] > 0
+    with pytest.raises(PVEError) as ei:
+        _api(state, "GET", "/nodes/pve/storage/nope/status")
+    assert ei.value.message == "storage 'nope' does not exist"
+
+
+def test_task_log_api(pctx, template, state):
+    r = pctx("create", 9001, "local:vztmpl/nope.tar.gz", "--rootfs", "local-lvm:1")
+    assert r.rc == 255
+    upid = [t for t in tasks.list_tasks(state) if t["type"] == "vzcreate"][0]["upid"]
+    log = _api(state, "GET", "/nodes/pve/tasks/%s/log" % upid)
+    assert log == [{"n": 1, "t": "volume 'local:vztmpl/nope.tar.gz' does not exist"}, {"n": 2, "t": ""},
+                   {"n": 3, "t": "TASK ERROR: unable to create CT 9001 - volume 'local:vztmpl/nope.tar.gz' does not exist"}]
+    st = _api(state, "GET", "/nodes/pve/tasks/%s/status" % upid)
+    assert st["status"] == "stopped" and st["exitstatus"].startswith("unable to create CT 9001")
+    assert st["type"] == "vzcreate" and st["id"] == "9001" and st["user"] == "root@pam" and st["node"] == "pve"
+
+
+def test_node_mismatch(state):
+    with pytest.raises(PVEError) as ei:
+        _api(state, "GET", "/nodes/other/lxc")
+    assert ei.value.message == "no such cluster node 'other'"
