@@ -427,6 +427,7 @@ class LxcBackend(Backend):
 
     def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
         setup_guest(conf, vmid, rootdir)
+        set_root_password(rootdir, password)
         uid = IDMAP_BASE if str(conf.get("unprivileged", "0")) == "1" else 0
         if ssh_keys:
             sshdir = _safe_join(rootdir, "root/.ssh")
@@ -521,6 +522,57 @@ def setup_guest(conf, vmid, rootdir):
                 netdir.mkdir()
                 os.lchown(str(netdir), uid, uid)
             _write_owned(netdir / "interfaces", "\n".join(lines).rstrip("\n") + "\n", uid)
+
+
+def _crypt_sha512(password):
+    import base64
+    import hashlib
+
+    salt = base64.b64encode(hashlib.sha1(str(time.time()).encode()).digest()).decode()[:8].replace("+", ".")
+    try:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # noqa: deprecated, removed in Python 3.13
+
+        return crypt.crypt(password, "$6$%s$" % salt)
+    except ImportError:
+        out = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=password.encode(),
+                             stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+        return out
+
+
+def set_root_password(rootdir, password):
+    """Setup::Base::set_user_password for root: ``$6$`` hash (pre-hashed values kept) in
+    /etc/shadow (and ``x`` in /etc/passwd), or in /etc/passwd when there is no shadow file;
+    without a password the hash is ``*``."""
+    passwd = _safe_join(rootdir, "etc/passwd")
+    if passwd is None or not passwd.is_file():
+        return
+    if password is not None:
+        if not re.match(r"^\$(?:1|2[axy]?|5|6)\$[a-zA-Z0-9./]{1,16}\$[a-zA-Z0-9./]+$", password):
+            password = _crypt_sha512(password)
+    else:
+        password = "*"
+    shadow = _safe_join(rootdir, "etc/shadow")
+    last_change = int(time.time() / 86400)
+
+    def replace(path, pattern, repl):
+        st = os.lstat(str(path))
+        text = path.read_text(errors="surrogateescape")
+        new = re.sub(pattern, lambda m: repl, text, count=0, flags=re.M)
+        tmp = path.parent / (path.name + ".pvesim")
+        tmp.write_text(new, errors="surrogateescape")
+        os.chmod(str(tmp), st.st_mode & 0o7777)
+        os.lchown(str(tmp), st.st_uid, st.st_gid)
+        os.replace(str(tmp), str(path))
+
+    if shadow is not None and shadow.is_file():
+        replace(shadow, r"^root:[^:]*:[^:]*:", "root:%s:%d:" % (password, last_change))
+        replace(passwd, r"^root:[^:]*:", "root:x:")
+    else:
+        replace(passwd, r"^root:[^:]*:", "root:%s:" % password)
 
 
 def warn_systemd_nesting(worker, conf, rootdir):

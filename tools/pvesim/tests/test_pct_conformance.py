@@ -734,3 +734,25 @@ def test_node_mismatch(state):
     with pytest.raises(PVEError) as ei:
         _api(state, "GET", "/nodes/other/lxc")
     assert ei.value.message == "no such cluster node 'other'"
+
+
+def test_root_password_is_hashed_into_shadow(tmp_path):
+    from pvesim.backend import set_root_password
+
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/passwd").write_text("root:x:0:0:root:/root:/bin/sh\nbin:x:1:1::/:/bin/false\n")
+    (root / "etc/shadow").write_text("root:!:19000:0:99999:7:::\nbin:*:19000:0:99999:7:::\n")
+    set_root_password(root, "s3cret-pw")
+    line = (root / "etc/shadow").read_text().splitlines()[0]
+    m = re.match(r"^root:(\$6\$[a-zA-Z0-9./]{1,16}\$[a-zA-Z0-9./]+):(\d+):0:99999:7:::$", line)
+    assert m, line
+    import subprocess
+
+    salt = m.group(1).split("$")[2]
+    expect = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "s3cret-pw"], stdout=subprocess.PIPE,
+                            check=True).stdout.decode().strip()
+    assert m.group(1) == expect
+    set_root_password(root, "$5$SALT$PASS")
+    assert (root / "etc/shadow").read_text().startswith("root:$5$SALT$PASS:")
+    assert (root / "etc/passwd").read_text().startswith("root:x:0:0:")
