@@ -126,6 +126,8 @@ def get_options(cmd, schema, args, fixed):
                 if value is None:
                     value = "1"
                 value = "1" if value.lower() in TRUE_WORDS else ("0" if value.lower() in FALSE_WORDS else value)
+            elif value is None and name == "password" and cmd == "create" and (i + 1 >= len(args) or args[i + 1].startswith("-")):
+                value = ""  # pve-password: no value -> interactive prompt
             elif value is None:
                 if i + 1 >= len(args):
                     raise CliAbort("Option %s requires an argument\n" % name + format_cli_error(
@@ -157,6 +159,19 @@ def get_options(cmd, schema, args, fixed):
     if "extra-args" in pos_names:
         opts["extra-args"] = extra or []
     return opts
+
+
+def _read_password():
+    """PVE's interactive ``--password``: asked twice on the terminal."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        raise PVEError("pvesim: '--password' without a value prompts on a terminal; pass --password <value>")
+    pw1 = getpass.getpass("Enter password: ")
+    pw2 = getpass.getpass("Retype password: ")
+    if pw1 != pw2:
+        raise PVEError("passwords do not match")
+    return pw1
 
 
 def _read_filepath(opts, schema):
@@ -216,8 +231,8 @@ def _main(argv, out, err, state):
         faults.check(st, cmd)
         return LOCAL[cmd](env, params)
     _read_filepath(opts, schema)
-    if cmd == "create" and "password" in opts and opts["password"] == "":
-        raise PVEError("pvesim: interactive password prompts are not supported; pass --password <value>")
+    if cmd == "create" and opts.get("password") == "":
+        opts["password"] = _read_password()
     vmid = opts.get("vmid", "")
     rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid)).replace("{snapname}", str(opts.get("snapname", "")))
     call_opts = {k: v for k, v in opts.items() if "{%s}" % k not in path}
