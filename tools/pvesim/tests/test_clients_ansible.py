@@ -16,6 +16,7 @@ reads back; pytest then checks the task history of the simulated node.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -59,7 +60,7 @@ PLAYBOOK = textwrap.dedent("""\
             cores: 1
             netif: '{{"net0": "name=eth0,ip=dhcp,bridge=vmbr0"}}'
             description: created by community.proxmox
-            state: present
+            state: present{create_extra}
           register: created
         - ansible.builtin.assert:
             that: [created is changed]
@@ -70,7 +71,7 @@ PLAYBOOK = textwrap.dedent("""\
             ostemplate: "{template}"
             password: "s3cret-pw"
             disk: "local-lvm:1"
-            state: present
+            state: present{create_extra}
           register: again
         - ansible.builtin.assert:
             that: [again is not changed]
@@ -81,7 +82,7 @@ PLAYBOOK = textwrap.dedent("""\
             memory: 512
             cores: 2
             update: true
-            state: present
+            state: present{update_extra}
           register: updated
         - ansible.builtin.assert:
             that: [updated is changed]
@@ -92,7 +93,7 @@ PLAYBOOK = textwrap.dedent("""\
             memory: 512
             cores: 2
             update: true
-            state: present
+            state: present{update_extra}
           register: updated2
         - ansible.builtin.assert:
             that: [updated2 is not changed]
@@ -188,7 +189,14 @@ def _run_playbook(sim, tmp_path, vmid, auth):
     py = _venv_python()
     auth_yaml = json.dumps(auth)
     pb = tmp_path / "pb.yml"
-    pb.write_text(PLAYBOOK.format(port=sim["api"].port, vmid=vmid, template=sim["template"], auth=auth_yaml))
+    create_extra = update_extra = ""
+    if not _collection_version().startswith("1."):
+        # community.proxmox 2.x defaults to update=true and sends cmode=default on updates, which
+        # PVE rejects (community.proxmox#443, reproduced below); its documented workaround:
+        create_extra = "\n        update: false"
+        update_extra = "\n        cmode: tty"
+    pb.write_text(PLAYBOOK.format(port=sim["api"].port, vmid=vmid, template=sim["template"], auth=auth_yaml,
+                                  create_extra=create_extra, update_extra=update_extra))
     env = dict(os.environ)
     env.pop("ANSIBLE_COLLECTIONS_PATH", None)
     env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
@@ -203,11 +211,13 @@ def _run_playbook(sim, tmp_path, vmid, auth):
     return proc
 
 
+@functools.cache
 def _collection_version():
     py = _venv_python()
-    out = subprocess.run([str(py), "-c", "import json,ansible_collections.community.proxmox as m, os;"
-                          "print(json.load(open(os.path.join(os.path.dirname(m.__file__), 'MANIFEST.json')))"
-                          "['collection_info']['version'])"], capture_output=True, text=True, check=False)
+    code = ("import importlib.util, json, os; "
+            "d = importlib.util.find_spec('ansible_collections.community.proxmox').submodule_search_locations[0]; "
+            "print(json.load(open(os.path.join(d, 'MANIFEST.json')))['collection_info']['version'])")
+    out = subprocess.run([str(py), "-c", code], capture_output=True, text=True, check=False)
     return out.stdout.strip()
 
 
@@ -231,3 +241,49 @@ def test_community_proxmox_lxc_lifecycle(sim, tmp_path, mode):
     types = [t for t, u, _s in _tasks_for(sim["state"], vmid) if u == user]
     for expected in ("vzcreate", "vzstart", "vzshutdown", "vzdestroy"):
         assert expected in types, (expected, types)
+
+
+def test_community_proxmox_2_0_0_cmode_regression_is_reproduced(sim, tmp_path):
+    """community.proxmox 2.0.0 sends ``cmode=default`` when updating; real PVE 9.2 answers with a 400
+    (community.proxmox#443).  The simulator must give the very same error."""
+    if _collection_version() != "2.0.0":
+        pytest.skip("only community.proxmox 2.0.0 has the cmode regression (found %s)" % _collection_version())
+    py = _venv_python()
+    pb = tmp_path / "regression.yml"
+    pb.write_text(textwrap.dedent("""\
+        - hosts: localhost
+          gather_facts: false
+          tasks:
+            - community.proxmox.proxmox:
+                api_host: 127.0.0.1
+                api_port: {port}
+                api_user: root@pam
+                api_password: rootpw
+                validate_certs: false
+                node: pve
+                vmid: 9152
+                hostname: regress
+                ostemplate: "{template}"
+                disk: "local-lvm:1"
+                state: present
+            - community.proxmox.proxmox:
+                api_host: 127.0.0.1
+                api_port: {port}
+                api_user: root@pam
+                api_password: rootpw
+                validate_certs: false
+                node: pve
+                vmid: 9152
+                hostname: regress
+                memory: 1024
+                state: present
+        """).format(port=sim["api"].port, template=sim["template"]))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_COLLECTIONS_PATH")}
+    env.update({"ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path / "t"), "ANSIBLE_REMOTE_TEMP": str(tmp_path / "t")})
+    proc = subprocess.run([str(py.parent / "ansible-playbook"), "-i", "localhost,", "-c", "local", "-e",
+                           "ansible_python_interpreter=%s" % py, str(pb)], capture_output=True, text=True, env=env,
+                          timeout=600, check=False)
+    sys.stdout.write(proc.stdout[-4000:])
+    assert proc.returncode == 2
+    assert ("400 Bad Request: Parameter verification failed. - {'cmode': \"value 'default' does not have a value in the "
+            "enumeration 'shell, console, tty'\"}") in proc.stdout + proc.stderr
