@@ -214,7 +214,7 @@ class LxcBackend(Backend):
 
     # --- config generation (contract §5.1) -------------------------------------------------
     def lxc_config(self, conf, vmid):
-        from .lxcschema import parse_property_string, NET_DESC, parse_volume
+        from .lxcschema import NET_DESC, parse_property_string, parse_volume
 
         lines = []
         ostype = conf.get("ostype") or "unmanaged"
@@ -293,7 +293,7 @@ class LxcBackend(Backend):
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self, worker, conf, vmid):
-        from .lxcschema import parse_property_string, NET_DESC
+        from .lxcschema import NET_DESC, parse_property_string
 
         for i in range(32):
             key = "net%d" % i

@@ -7,10 +7,10 @@ import platform
 import time
 
 from . import PVE_RELEASE, PVE_REPOID, PVE_VERSION, faults, storage, tasks
+from .backend import get_backend
 from .handlers import PVEError, api, param_error
 from .lxc_api import check_node, list_ct_ids, load_config, vmstatus
 from .schema import NODE, Param
-from .backend import get_backend
 
 
 @api("GET", "/version", params={}, name="version")

@@ -102,7 +102,7 @@ def set_fail_create_after_alloc(state, count=1, message=None):
 def clear(state):
     with _locked(state):
         data = load(state)
-        for vmid, pid in list(data["held_locks"].items()):
+        for pid in list(data["held_locks"].values()):
             with contextlib.suppress(OSError):
                 os.kill(int(pid), 15)
         save(state, {})

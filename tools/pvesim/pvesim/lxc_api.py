@@ -12,8 +12,21 @@ from . import config as cfgmod
 from . import faults, storage
 from .backend import get_backend
 from .handlers import PVEError, api, param_error, perm_error
-from .lxcschema import (API_CONFIG_KEYS, FASTPLUG, FEATURES_DESC, MAX_MOUNT_POINTS, MAX_NETS, format_size, is_volume_key,
-                        normalise_net, parse_property_string, parse_volume, print_volume, split_list, unique_tags)
+from .lxcschema import (
+    API_CONFIG_KEYS,
+    FASTPLUG,
+    FEATURES_DESC,
+    MAX_MOUNT_POINTS,
+    MAX_NETS,
+    format_size,
+    is_volume_key,
+    normalise_net,
+    parse_property_string,
+    parse_volume,
+    print_volume,
+    split_list,
+    unique_tags,
+)
 from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid_list
 from .state import LockTimeout, lock_file, perl_sorted
 from .tasks import fork_worker
@@ -410,9 +423,7 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
                     raise PVEError("storage '%s' does not exist" % sid)
                 if sc is not None and "rootdir" not in storage.content_set(sc):
                     raise PVEError("storage '%s' does not allow content type 'rootdir' (Container)" % sid)
-        elif opt == "nameserver":
-            value = " ".join(split_list(value))
-        elif opt == "searchdomain":
+        elif opt == "nameserver" or opt == "searchdomain":
             value = " ".join(split_list(value))
         elif opt == "unprivileged":
             raise PVEError("unable to modify read-only option: '%s'" % opt)
@@ -548,9 +559,9 @@ def create_vm(env, p):
         for line in ssh_keys.splitlines():
             if line.strip() and not line.strip().startswith("#") and not re.match(r"^\s*(\S+\s+)?(ssh-|ecdsa-|sk-)\S+\s+\S+", line):
                 raise PVEError("unable to parse ssh public keys")
-    if not env.check_perm("/vms/%d" % vmid, ["VM.Allocate"], noerr=True):
-        if not (p.get("pool") and env.check_perm("/pool/%s" % p["pool"], ["VM.Allocate"], noerr=True)):
-            raise perm_error()
+    if not env.check_perm("/vms/%d" % vmid, ["VM.Allocate"], noerr=True) and \
+            not (p.get("pool") and env.check_perm("/pool/%s" % p["pool"], ["VM.Allocate"], noerr=True)):
+        raise perm_error()
     ostemplate = p["ostemplate"]
     stor = p.get("storage") or "local"
     conf_params = {k: v for k, v in p.items() if k in API_CONFIG_KEYS and k != "unprivileged"}

@@ -396,7 +396,7 @@ def _exec(env, p):
             os.execvp(argv[0], argv)
         except OSError as exc:
             raise PVEError("exec failed: %s" % exc.strerror) from None
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(argv, capture_output=True, check=False)
     env.stdout.write(proc.stdout.decode("utf-8", "replace"))
     env.stderr.write(proc.stderr.decode("utf-8", "replace"))
     return proc.returncode
@@ -494,7 +494,7 @@ def _push(env, p):
 
         def realcmd(worker):
             try:
-                src = open(p["file"], "rb")
+                src = open(p["file"], "rb")  # noqa: SIM115 - closed by the with below
             except OSError:
                 raise PVEError("failed to open %s for reading" % p["file"]) from None
             with src:

@@ -14,8 +14,7 @@ import time
 from . import storage
 from .backend import get_backend
 from .handlers import PVEError, api
-from .lxc_api import (NV, add_unused_volume, check_lock, check_node, is_template, load_config, lock_config,
-                      write_config)
+from .lxc_api import NV, add_unused_volume, check_lock, check_node, is_template, load_config, lock_config, write_config
 from .lxcschema import is_volume_key, parse_volume
 from .schema import Param
 from .state import perl_sorted
@@ -105,7 +104,7 @@ def snapshot_create(env, vmid, snapname, comment, log=None):
             log("snapshot create failed: starting cleanup")
         try:
             snapshot_delete(env, vmid, snapname, True, done)
-        except Exception as exc2:  # noqa: BLE001 - PVE only warns here
+        except Exception as exc2:
             if log:
                 log(getattr(exc2, "message", str(exc2)))
         raise PVEError((getattr(exc, "message", None) or str(exc)) + "\n") from None

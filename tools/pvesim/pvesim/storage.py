@@ -99,7 +99,7 @@ def alloc_disk(state, storeid, vmid, size_kib):
         else:
             volname = "%d/vm-%d-disk-%d.raw" % (vmid, vmid, n)
     elif stype in ("zfspool",):
-        volname = "subvol-%d-disk-%d" % (vmid, vmid, n) if False else "subvol-%d-disk-%d" % (vmid, n)
+        volname = "subvol-%d-disk-%d" % (vmid, n)
     else:
         volname = "vm-%d-disk-%d" % (vmid, n)
     volid = "%s:%s" % (storeid, volname)

@@ -81,9 +81,8 @@ def _index_lock(state):
 
 
 def _active_add(state, upid):
-    with _index_lock(state):
-        with open(state.host_path(TASK_DIR + "/active"), "a") as fh:
-            fh.write(upid + "\n")
+    with _index_lock(state), open(state.host_path(TASK_DIR + "/active"), "a") as fh:
+        fh.write(upid + "\n")
 
 
 def _active_done(state, upid, status):
@@ -259,7 +258,7 @@ def fork_worker(env, dtype, id_, func, user=None, background=False):
         upid = upid_encode(state.node, pid, pstart, starttime, dtype, "" if id_ is None else id_, user)
         path = task_log_path(state, upid)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path, "wb")
+        fh = open(path, "wb")  # noqa: SIM115 - the task log stays open for the whole worker
         _active_add(state, upid)
         result["upid"] = upid
         ready.set()
@@ -268,7 +267,7 @@ def fork_worker(env, dtype, id_, func, user=None, background=False):
         try:
             faults.before_task(state, dtype, worker)
             func(worker)
-        except BaseException as exc:  # noqa: BLE001 - every failure becomes the task status
+        except BaseException as exc:
             err = _error_text(exc) or "unknown error"
             if not isinstance(exc, Exception):
                 err = "received interrupt"

@@ -6,10 +6,9 @@ import difflib
 import re
 
 import pytest
+from conftest import CORPUS
 
 from pvesim.config import decode_text, encode_text, load_current_config, parse_config, write_config
-
-from conftest import CORPUS
 
 
 def _corpus_files():

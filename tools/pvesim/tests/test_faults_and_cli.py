@@ -8,11 +8,10 @@ import sys
 import time
 
 import pytest
+from conftest import run_pct
 
 from pvesim import cli, faults
 from pvesim.state import State
-
-from conftest import run_pct
 
 
 def _create(state, template, vmid=9001):
@@ -83,7 +82,7 @@ def test_hold_lock_then_release(state, template):
 def test_fault_cli(state):
     env = dict(os.environ, PVESIM_STATE_DIR=str(state.root))
     out = subprocess.run([sys.executable, "-m", "pvesim", "fault", "fail", "destroy", "--count", "3"], env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True).stdout.decode()
+                         capture_output=True, check=True).stdout.decode()
     assert out == "next 3 'vzdestroy' operation(s) will fail\n"
     assert faults.load(state)["fail"] == [{"kind": "vzdestroy", "remaining": 3, "message": "pvesim: injected fault (vzdestroy)"}]
     subprocess.run([sys.executable, "-m", "pvesim", "fault", "clear"], env=env, check=True)
@@ -96,10 +95,10 @@ def test_bin_dir_writes_launchers_that_work(tmp_path, state):
     bindir = tmp_path / "bin"
     written = cli.write_launchers(bindir, state_dir=state.root)
     assert sorted(os.path.basename(p) for p in written) == ["pct", "pveam", "pvesh"]
-    r = subprocess.run([str(bindir / "pct"), "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
+    r = subprocess.run([str(bindir / "pct"), "list"], capture_output=True, check=False,
                        env={k: v for k, v in os.environ.items() if k != "PVESIM_STATE_DIR"})
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")
-    r = subprocess.run([str(bindir / "pct"), "status", "9099"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    r = subprocess.run([str(bindir / "pct"), "status", "9099"], capture_output=True, check=False)
     assert r.returncode == 255
     assert r.stderr == b"Configuration file 'nodes/pve/lxc/9099.conf' does not exist\n"
     # rewriting our own launchers is fine
@@ -135,8 +134,8 @@ def test_refuses_to_run_on_a_real_proxmox_host(tmp_path):
 
 def test_missing_state_dir_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PVESIM_STATE_DIR"}
-    r = subprocess.run([sys.executable, "-m", "pvesim", "run", "pct", "list"], env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, check=False)
+    r = subprocess.run([sys.executable, "-m", "pvesim", "run", "pct", "list"], env=env, capture_output=True,
+                        check=False)
     assert r.returncode == 2
     assert r.stderr.decode().startswith("pvesim: no state directory: pass --state-dir DIR or set PVESIM_STATE_DIR")
 

@@ -118,7 +118,7 @@ def test_launcher_exec_replaces_process_and_enter_needs_tty(lxc_state, tmp_path)
     pct = str(bindir / "pct")
 
     def run(*args, **kw):
-        return subprocess.run([pct] + [str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.run([pct] + [str(a) for a in args], capture_output=True,
                               stdin=subprocess.DEVNULL, check=False, **kw)
 
     r = run("create", 9055, st.test_template, "--rootfs", "local-lvm:1", "--hostname", "launch", "--unprivileged", "0")

@@ -7,12 +7,11 @@ import re
 import time
 
 import pytest
+from conftest import run_pct
 
 from pvesim import faults, handlers, tasks
 from pvesim.config import parse_config
 from pvesim.handlers import Env, PVEError
-
-from conftest import run_pct
 
 MAC = r"BC:24:11(:[0-9A-F]{2}){3}"
 

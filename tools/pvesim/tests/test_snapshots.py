@@ -13,11 +13,10 @@ import difflib
 import shutil
 
 import pytest
+from conftest import CORPUS, run_pct
 
 from pvesim import snapshots, storage
 from pvesim.handlers import Env, PVEError
-
-from conftest import CORPUS, run_pct
 
 SNAP_OK = {"local:snapshotable-disk-1", "local:snapshotable-disk-2", "local:snapshotable-disk-3"}
 DELETE_OK = {"local:snapshotable-disk-1"}
