@@ -382,7 +382,8 @@ class LxcBackend(Backend):
         except subprocess.TimeoutExpired:
             rc = None
         if rc != 0 and worker is not None:
-            worker.warn("command '%s' failed: %s" % (display, "got timeout" if rc is None else "exit code %d" % rc))
+            # PVE::LXC::vm_stop: a plain Perl warn (task output, not a counted task warning)
+            worker.log("command '%s' failed: %s" % (display, "got timeout" if rc is None else "exit code %d" % rc))
         for _ in range(50):
             if not self.is_running(vmid):
                 return True

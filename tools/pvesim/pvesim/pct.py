@@ -47,6 +47,13 @@ COMMANDS = {
     "push": (None, None, ["vmid", "file", "destination"], False),
     "pull": (None, None, ["vmid", "path", "destination"], False),
 }
+# real pct subcommands pvesim does not simulate: known (so no "unknown command"), but refused
+NOT_SIMULATED = {
+    "restore": ["vmid", "ostemplate"], "clone": ["vmid", "newid"], "migrate": ["vmid", "target"],
+    "move-volume": ["vmid", "volume"], "remote-migrate": ["vmid", "target-vmid", "target-endpoint"],
+    "suspend": ["vmid"], "resume": ["vmid"], "df": ["vmid"], "fsck": ["vmid"], "fstrim": ["vmid"], "rescan": [],
+    "cpusets": [],
+}
 
 VMID_P = Param("integer", optional=False, minimum=100, maximum=999999999)
 LOCAL_PARAMS = {
@@ -83,8 +90,11 @@ def usage_str(cmd):
 
 def short_usage():
     lines = ["USAGE: pct <COMMAND> [ARGS] [OPTIONS]"]
-    for c in sorted(COMMANDS):
-        lines.append("       " + usage_str(c))
+    for c in sorted(list(COMMANDS) + list(NOT_SIMULATED)):
+        if c in COMMANDS:
+            lines.append("       " + usage_str(c))
+        else:
+            lines.append("       " + " ".join(["pct", c] + ["<%s>" % a for a in NOT_SIMULATED[c]] + ["[OPTIONS]"]))
     lines.append("")
     lines.append("       pct help [<extra-args>] [OPTIONS]")
     return "\n".join(lines) + "\n"
@@ -212,6 +222,8 @@ def _main(argv, out, err, state):
     if cmd == "help":
         out.write(short_usage())
         return 0
+    if cmd in NOT_SIMULATED:
+        raise PVEError("pvesim: 'pct %s' is not simulated" % cmd)
     if cmd not in COMMANDS:
         raise CliAbort("ERROR: unknown command 'pct %s'\n" % " ".join(argv) + short_usage())
     st = state or State.locate()
