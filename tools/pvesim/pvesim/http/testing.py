@@ -54,7 +54,7 @@ class Response:
 
 def free_port(lo=PORT_RANGE[0], hi=PORT_RANGE[1], host="127.0.0.1"):
     for port in range(lo, hi + 1):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
