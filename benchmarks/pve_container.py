@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) lxcri.containers contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -81,7 +80,7 @@ def main():
         subprocess.run([sys.executable, "-m", "pvesim.templates", "build", "--busybox", "--output", tarball], check=True, env=env,
                        stdout=subprocess.DEVNULL)
         out = subprocess.run([sys.executable, "-m", "pvesim.templates", "install", tarball, "--state-dir", state], check=True, env=env,
-                             stdout=subprocess.PIPE, universal_newlines=True).stdout
+                             stdout=subprocess.PIPE, text=True).stdout
         volid = out.strip().splitlines()[-1]
         pct = os.path.join(bindir, "pct")
         subprocess.run([pct, "create", str(args.vmid), volid, "--storage", "local-lvm", "--rootfs", "local-lvm:1", "--memory", "256",
@@ -91,7 +90,7 @@ def main():
         with open(playbook, "w") as stream:
             stream.write(PLAYBOOK.format(bindir=bindir, path=os.environ.get("PATH", ""), state=state, vmid=args.vmid, runs=args.runs))
         result = subprocess.run([playbook_bin, "-i", "localhost,", "-c", "local", "-e", "ansible_python_interpreter=%s" % sys.executable, playbook],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         figures = None
         for line in result.stdout.splitlines():
             if "BENCH " in line:
@@ -99,7 +98,7 @@ def main():
         if result.returncode != 0 or figures is None:
             sys.stdout.write(result.stdout)
             sys.exit("benchmark playbook failed (rc %s)" % result.returncode)
-        subprocess.run([pct, "stop", str(args.vmid)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run([pct, "stop", str(args.vmid)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

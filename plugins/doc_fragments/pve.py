@@ -70,7 +70,7 @@ options:
     type: bool
   api_timeout:
     description:
-      - Timeout in seconds of each HTTP request to the API (not of the tasks it starts, see O(timeout)).
+      - Timeout in seconds of each HTTP request to the API (not of the Proxmox tasks it starts).
       - If not set, the value of the E(PROXMOX_API_TIMEOUT) environment variable is used, else V(30).
     type: int
 requirements:

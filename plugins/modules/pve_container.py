@@ -23,7 +23,7 @@ description:
   - Check mode runs every read and no write and returns the exact plan in RV(actions); diff mode shows the canonical
     configuration before and after.
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX

@@ -14,7 +14,7 @@ description:
     canonical shape that M(lxcri.containers.pve_container) accepts as options, so a result can be fed back as input.
   - Reads the configuration with pending changes merged in (C(pct config) or C(GET .../config)).
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX

@@ -12,6 +12,7 @@ Unknown sub-keys are kept as strings, so a newer Proxmox option survives a round
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import invalid_argument
@@ -61,7 +62,7 @@ def parse_number(value, field="value"):
         number = float(value)
     except (TypeError, ValueError):
         raise invalid_argument(field, "expected a number, got %r" % (value,)) from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise invalid_argument(field, "expected a finite number, got %r" % (value,))
     return int(number) if number == int(number) else number
 

@@ -20,10 +20,14 @@ def params(**kwargs):
     return base
 
 
-def run(pve, check=False, **kwargs):
+def run(pve, *specs, check=False, **kwargs):
+    merged = {}
+    for spec in specs:
+        merged.update(spec)
+    merged.update(kwargs)
     pve.reads = []
     before_calls = len(pve.calls)
-    result = Manager(pve, params(**kwargs), check_mode=check, warn=pve.calls.append).run()
+    result = Manager(pve, params(**merged), check_mode=check, warn=pve.calls.append).run()
     result["_calls"] = pve.calls[before_calls:]
     return result
 
@@ -35,12 +39,12 @@ WEB = dict(vmid=120, hostname="web", ostemplate="local:vztmpl/debian-12.tar.zst"
 
 def test_create_then_second_run_is_a_noop_with_two_reads():
     pve = FakePve()
-    first = run(pve, state="started", **WEB)
+    first = run(pve, WEB, state="started")
     assert first["changed"] and [a["kind"] for a in first["actions"]] == ["create", "start"]
     assert first["config"]["net"]["net0"]["hwaddr"].startswith("BC:24:11")
     assert first["config"]["rootfs"]["size"] == "8G"
     assert first["config"]["tags"] == ["prod", "web"]
-    second = run(pve, state="started", **WEB)
+    second = run(pve, WEB, state="started")
     assert not second["changed"], second["actions"]
     assert second["_calls"] == []
     assert len(second["reads"]) <= 2
@@ -49,7 +53,7 @@ def test_create_then_second_run_is_a_noop_with_two_reads():
 
 def test_check_mode_create_predicts_and_touches_nothing():
     pve = FakePve()
-    result = run(pve, check=True, state="started", **WEB)
+    result = run(pve, WEB, check=True, state="started")
     assert result["changed"] and [a["kind"] for a in result["actions"]] == ["create", "start"]
     assert pve.cts == {} and result["_calls"] == []
     assert result["diff"]["before"] == {} and result["diff"]["after"]["memory"] == 1024
@@ -57,64 +61,64 @@ def test_check_mode_create_predicts_and_touches_nothing():
 
 def test_change_on_running_ct_writes_only_the_difference_and_reports_pending():
     pve = FakePve()
-    run(pve, state="started", **WEB)
+    run(pve, WEB, state="started")
     changed = dict(WEB, memory=2048, features={"nesting": True, "keyctl": True})
-    check = run(pve, check=True, state="started", **changed)
+    check = run(pve, changed, check=True, state="started")
     assert check["changed"] and check["restart_required"] and check["_calls"] == []
-    result = run(pve, state="started", **changed)
+    result = run(pve, changed, state="started")
     assert result["_calls"] == [["pct", "set", "120", "--features=keyctl=1,nesting=1", "--memory=2048"]]
     assert result["restart_required"] is True
     assert result["diff"]["before"] == {"features": {"nesting": True}, "memory": 1024}
-    again = run(pve, state="started", **changed)
+    again = run(pve, changed, state="started")
     assert not again["changed"] and again["restart_required"] is True
-    applied = run(pve, state="started", apply_pending="restart", **changed)
+    applied = run(pve, changed, state="started", apply_pending="restart")
     assert [a["kind"] for a in applied["actions"]] == ["reboot"] and applied["restart_required"] is False
 
 
 def test_exclusive_removes_undeclared_interfaces_mounts_and_tags():
     pve = FakePve()
-    run(pve, **dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}, {"name": "eth1", "bridge": "vmbr0"}],
-                    mp={"mp0": {"volume": "/srv/a", "mp": "/a"}}))
-    plain = run(pve, **dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"]))
+    run(pve, dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}, {"name": "eth1", "bridge": "vmbr0"}],
+                  mp={"mp0": {"volume": "/srv/a", "mp": "/a"}}))
+    plain = run(pve, dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"]))
     assert not plain["changed"]
-    result = run(pve, exclusive=True, **dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"], mp=None))
+    result = run(pve, dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"], mp=None), exclusive=True)
     assert result["_calls"] == [["pct", "set", "120", "--tags=web", "--delete", "mp0,net1"]]
-    assert not run(pve, exclusive=True, **dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"], mp=None))["changed"]
+    assert not run(pve, dict(WEB, net=[{"name": "eth0", "bridge": "vmbr0"}], tags=["web"], mp=None), exclusive=True)["changed"]
 
 
 def test_drift_is_corrected():
     pve = FakePve()
-    run(pve, **WEB)
+    run(pve, WEB)
     pve.cts[120]["conf"]["memory"] = "4096"
     pve.cts[120]["conf"]["net0"] = pve.cts[120]["conf"]["net0"] + ",firewall=1"
-    result = run(pve, **WEB)
+    result = run(pve, WEB)
     assert result["changed"]
     assert result["_calls"][0][:3] == ["pct", "set", "120"] and "--memory=1024" in result["_calls"][0]
-    assert not run(pve, **WEB)["changed"]
+    assert not run(pve, WEB)["changed"]
 
 
 def test_rootfs_grows_by_resize_and_never_shrinks():
     pve = FakePve()
-    run(pve, **WEB)
-    grown = run(pve, **dict(WEB, rootfs="16G"))
+    run(pve, WEB)
+    grown = run(pve, dict(WEB, rootfs="16G"))
     assert grown["_calls"] == [["pct", "resize", "120", "rootfs", "16G"]]
-    assert not run(pve, **dict(WEB, rootfs="16G"))["changed"]
+    assert not run(pve, dict(WEB, rootfs="16G"))["changed"]
     with pytest.raises(LxcriError) as err:
-        run(pve, **dict(WEB, rootfs="4G"))
+        run(pve, dict(WEB, rootfs="4G"))
     assert err.value.error_kind == "invalid_argument" and "rootfs.size" in err.value.msg
 
 
 def test_locked_ct_is_retried_then_succeeds_or_fails_locked():
     pve = FakePve()
-    run(pve, **WEB)
+    run(pve, WEB)
     pve.cts[120]["lock"] = "backup"
     pve.locked_attempts = 2
-    result = run(pve, lock_timeout=10, **dict(WEB, memory=3000))
+    result = run(pve, dict(WEB, memory=3000), lock_timeout=10)
     assert result["changed"] and len([c for c in result["_calls"] if c[1] == "set"]) == 3
     pve.cts[120]["lock"] = "backup"
     pve.locked_attempts = 10 ** 6
     with pytest.raises(LxcriError) as err:
-        run(pve, lock_timeout=1, **dict(WEB, memory=3100))
+        run(pve, dict(WEB, memory=3100), lock_timeout=1)
     assert err.value.error_kind == "locked" and "pct unlock 120" in err.value.msg
 
 
@@ -122,31 +126,31 @@ def test_failed_create_leaves_nothing_behind():
     pve = FakePve()
     pve.fail_create_after_alloc = True
     with pytest.raises(LxcriError) as err:
-        run(pve, **WEB)
+        run(pve, WEB)
     assert pve.cts == {}
     assert "removed" in err.value.details["cleanup"]
 
 
 def test_unprivileged_cannot_change_after_create():
     pve = FakePve()
-    run(pve, **WEB)
+    run(pve, WEB)
     with pytest.raises(LxcriError) as err:
-        run(pve, **dict(WEB, unprivileged=False))
+        run(pve, dict(WEB, unprivileged=False))
     assert err.value.error_kind == "conflict" and "unprivileged" in err.value.msg
-    assert not run(pve, **dict(WEB, unprivileged=True))["changed"]
+    assert not run(pve, dict(WEB, unprivileged=True))["changed"]
 
 
 def test_state_transitions_and_absent():
     pve = FakePve()
-    run(pve, state="started", **WEB)
-    assert [a["kind"] for a in run(pve, state="stopped", **WEB)["actions"]] == ["shutdown"]
-    assert not run(pve, state="stopped", **WEB)["changed"]
-    assert [a["kind"] for a in run(pve, state="restarted", **WEB)["actions"]] == ["start"]
-    assert [a["kind"] for a in run(pve, state="restarted", **WEB)["actions"]] == ["reboot"]
-    assert [a["kind"] for a in run(pve, state="template", **WEB)["actions"]] == ["shutdown", "template"]
-    assert not run(pve, state="template", **WEB)["changed"]
+    run(pve, WEB, state="started")
+    assert [a["kind"] for a in run(pve, WEB, state="stopped")["actions"]] == ["shutdown"]
+    assert not run(pve, WEB, state="stopped")["changed"]
+    assert [a["kind"] for a in run(pve, WEB, state="restarted")["actions"]] == ["start"]
+    assert [a["kind"] for a in run(pve, WEB, state="restarted")["actions"]] == ["reboot"]
+    assert [a["kind"] for a in run(pve, WEB, state="template")["actions"]] == ["shutdown", "template"]
+    assert not run(pve, WEB, state="template")["changed"]
     with pytest.raises(LxcriError):
-        run(pve, state="started", **WEB)
+        run(pve, WEB, state="started")
     assert [a["kind"] for a in run(pve, state="absent", vmid=120)["actions"]] == ["destroy"]
     assert not run(pve, state="absent", vmid=120)["changed"]
 
@@ -155,9 +159,9 @@ def test_hostname_only_identity_and_nextid():
     pve = FakePve()
     web = dict(WEB)
     web.pop("vmid")
-    created = run(pve, **web)
+    created = run(pve, web)
     assert created["vmid"] == 100
-    assert not run(pve, **web)["changed"]
+    assert not run(pve, web)["changed"]
 
 
 @pytest.mark.parametrize("bad,field", [
@@ -180,7 +184,7 @@ def test_hostname_only_identity_and_nextid():
 def test_bad_input_fails_naming_the_field_and_creates_nothing(bad, field):
     pve = FakePve()
     with pytest.raises(LxcriError) as err:
-        run(pve, **dict(copy.deepcopy(WEB), **bad))
+        run(pve, copy.deepcopy(WEB), bad)
     assert err.value.error_kind == "invalid_argument"
     assert err.value.msg.startswith(field), err.value.msg
     assert pve.cts == {} and pve.calls == []
@@ -188,27 +192,27 @@ def test_bad_input_fails_naming_the_field_and_creates_nothing(bad, field):
 
 def test_raw_lxc_keys_round_trip():
     pve = FakePve()
-    run(pve, **WEB)
+    run(pve, WEB)
     entries = [["lxc.cgroup2.devices.allow", "c 10:200 rwm"]]
-    assert run(pve, lxc=entries, **WEB)["_calls"] == [["edit", "lxc", "120"]]
-    assert not run(pve, lxc=entries, **WEB)["changed"]
+    assert run(pve, WEB, lxc=entries)["_calls"] == [["edit", "lxc", "120"]]
+    assert not run(pve, WEB, lxc=entries)["changed"]
 
 
 def test_password_is_masked_in_diff():
     pve = FakePve()
-    result = run(pve, check=True, password="s3cret!", **WEB)
+    result = run(pve, WEB, check=True, password="s3cret!")
     assert result["diff"]["after"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert "s3cret!" not in repr(result["diff"])
 
 
 def test_root_only_keys_over_api_fail_early_naming_pct():
     pve = FakePve()
-    run(pve, **WEB)
+    run(pve, WEB)
     pve.name = "api"
     pve.is_root_pam = False
     with pytest.raises(LxcriError) as err:
-        run(pve, **dict(WEB, mp={"mp0": {"volume": "/srv/data", "mp": "/data"}}))
+        run(pve, dict(WEB, mp={"mp0": {"volume": "/srv/data", "mp": "/data"}}))
     assert err.value.error_kind == "permission" and "transport: pct" in err.value.msg
     assert [c for c in pve.calls if c[1] == "set"] == []
     # nesting alone is allowed to tokens
-    assert run(pve, **dict(WEB, features={"nesting": False}))["changed"]
+    assert run(pve, dict(WEB, features={"nesting": False}))["changed"]
