@@ -343,24 +343,21 @@ def build_debootstrap_template(output, suite="bookworm", mirror=None, variant="m
 
 
 def _apt_mirror():
-    for path in ("/etc/apt/sources.list",):
+    """The host's Debian mirror (a ``.../debian`` URI from the apt sources), or None."""
+    cands = []
+    for path in ["/etc/apt/sources.list"] + sorted(
+            os.path.join("/etc/apt/sources.list.d", n) for n in (os.listdir("/etc/apt/sources.list.d")
+                                                                 if os.path.isdir("/etc/apt/sources.list.d") else [])):
         try:
             with open(path, encoding="utf-8") as fh:
-                for line in fh:
-                    m = re.match(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+\s+main", line)
-                    if m and "security" not in m.group(1):
-                        return m.group(1)
+                text = fh.read()
         except OSError:
-            pass
-    d = "/etc/apt/sources.list.d"
-    if os.path.isdir(d):
-        for name in sorted(os.listdir(d)):
-            if name.endswith(".sources"):
-                with open(os.path.join(d, name), encoding="utf-8") as fh:
-                    text = fh.read()
-                m = re.search(r"^URIs:\s*(\S+)", text, re.M)
-                if m and "security" not in m.group(1):
-                    return m.group(1)
+            continue
+        cands += re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", text, re.M)
+        cands += re.findall(r"^URIs:\s*(\S+)", text, re.M)
+    for uri in cands:
+        if uri.rstrip("/").endswith("/debian"):
+            return uri
     return None
 
 
