@@ -251,6 +251,8 @@ class LxcBackend(Backend):
         lines.append("lxc.rootfs.path = dir:%s" % self.volume_dir(rootfs))
         if conf.get("entrypoint") and conf["entrypoint"] != "/sbin/init":
             lines.append("lxc.init.cmd = %s" % conf["entrypoint"])
+            # pve-container 6.1.10: application containers get a /dev/shm tmpfs
+            lines.append("lxc.mount.entry = tmpfs dev/shm tmpfs rw,nosuid,nodev,create=dir 0 0")
         for i in range(32):
             key = "net%d" % i
             if key not in conf:
@@ -330,7 +332,17 @@ class LxcBackend(Backend):
         log = d / "start.log"
         if log.exists():
             log.unlink()
-        proc = subprocess.run(self._lxc("lxc-start", vmid, "-d", "-o", str(log), "-l", "ERROR"), stdout=subprocess.PIPE,
+        argv = self._lxc("lxc-start", vmid, "-d", "-o", str(log), "-l", "ERROR")
+        if conf.get("entrypoint") and conf["entrypoint"] != "/sbin/init":
+            # LXC 5 splits lxc.init.cmd on spaces without honouring the quotes PVE writes
+            # (cmd2string); hand the exact argv to lxc-start instead
+            import shlex
+
+            try:
+                argv += ["--"] + shlex.split(conf["entrypoint"])
+            except ValueError:
+                raise PVEError("unable to parse entrypoint '%s'" % conf["entrypoint"]) from None
+        proc = subprocess.run(argv, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, timeout=120, check=False, env=self._start_env(conf))
         ok = proc.returncode == 0 and subprocess.run(self._lxc("lxc-wait", vmid, "-s", "RUNNING", "-t", "10"),
                                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False).returncode == 0

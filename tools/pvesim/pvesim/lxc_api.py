@@ -9,7 +9,7 @@ import re
 import time
 
 from . import config as cfgmod
-from . import faults, storage
+from . import faults, oci, storage
 from .backend import get_backend
 from .handlers import PVEError, api, param_error, perm_error
 from .lxcschema import (
@@ -655,10 +655,19 @@ def create_vm(env, p):
                 raise PVEError("volume '%s' does not exist" % ostemplate)
             rootfs = parse_volume("rootfs", conf["rootfs"])
             rootdir, _ = storage.volume_path(st, rootfs["volume"])
-            read = backend.populate_rootfs(worker, conf, vmid, rootdir, archive_path, archive_display,
-                                           str(conf.get("unprivileged", "0")) == "1")
+            unpriv = str(conf.get("unprivileged", "0")) == "1"
+            is_oci = oci.is_oci_archive(archive_path)
+            image_arch = None
+            if is_oci:
+                worker.log("Detected OCI archive")
+                read, image_arch = _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv)
+            else:
+                read = backend.populate_rootfs(worker, conf, vmid, rootdir, archive_path, archive_display, unpriv)
             if not conf.get("arch"):
-                arch = backend.detect_arch(rootdir) if backend.mode == "lxc" else _arch_from_name(archive_path.name)
+                if backend.mode == "lxc":
+                    arch = backend.detect_arch(rootdir)
+                else:
+                    arch = image_arch or _arch_from_name(archive_path.name)
                 if arch:
                     worker.log("Detected container architecture: %s" % arch)
                 else:
@@ -672,7 +681,10 @@ def create_vm(env, p):
                     worker.warn("got unexpected ostype (%s != %s)" % (detected, conf["ostype"]))
             elif not conf.get("ostype"):
                 if detected is None:
-                    raise PVEError("unable to detect OS distribution")
+                    if not is_oci:
+                        raise PVEError("unable to detect OS distribution")
+                    worker.log("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
+                    detected = "unmanaged"
                 conf["ostype"] = detected
             conf["lock"] = "create"
             write_config(env, vmid, dict(conf))
@@ -706,6 +718,54 @@ def create_vm(env, p):
             worker.warn("pvesim: HA is not simulated")
 
     return fork_worker(env, "vzcreate", vmid, realcmd)
+
+
+def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv):
+    """restore_oci_archive: layers into the rootfs (lxc mode) and the image config into conf."""
+    from .backend import IDMAP_BASE, _safe_join, shift_ids
+
+    tmp = st.root / ".pvesim" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    img = oci.OciImage(archive_path, tmp)
+    try:
+        arch = {"amd64": "amd64", "386": "i386", "arm64": "arm64", "arm": "armhf", "riscv64": "riscv64"}.get(
+            img.image_config.get("architecture"))
+        if backend.mode == "lxc":
+            rootdir.mkdir(parents=True, exist_ok=True)
+            oci.apply_layers(img, rootdir, worker)
+            if unpriv:
+                shift_ids(rootdir, IDMAP_BASE)
+
+            def read(rel):
+                p = _safe_join(rootdir, rel)
+                try:
+                    return p.read_bytes() if p is not None and p.is_file() else None
+                except OSError:
+                    return None
+
+            def mkdir(path):
+                cur = rootdir
+                for part in [x for x in path.split("/") if x and x != "."]:
+                    if part == "..":
+                        return
+                    cur = cur / part
+                    if cur.is_symlink():
+                        return
+                    if not cur.exists():
+                        cur.mkdir()
+                        if unpriv:
+                            os.lchown(str(cur), IDMAP_BASE, IDMAP_BASE)
+        else:
+            # state mode unpacks nothing: read what detection needs straight from the layers
+            cache = {rel: img.read_file(rel) for rel in (
+                "etc/os-release", "etc/debian_version", "etc/alpine-release", "etc/arch-release", "etc/gentoo-release",
+                "etc/fedora-release", "etc/centos-release", "etc/passwd", "etc/group")}
+            read = cache.get
+            mkdir = None
+        oci.apply_config(img, conf, worker, read, mkdir)
+        return read, arch
+    finally:
+        img.cleanup()
 
 
 def _arch_from_name(name):
