@@ -1194,6 +1194,57 @@ def resize_vm(env, p):
         return fork_worker(env, "resize", vmid, realcmd)
 
 
+@api("GET", "/nodes/{node}/lxc/{vmid}/interfaces", params=NV, name="ip")
+def interfaces(env, p):
+    """PVE::LXC::get_interfaces: ``ip --json a`` in the CT's netns; null when not running."""
+    check_node(env, p["node"])
+    vmid = p["vmid"]
+    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
+    conf = load_config(env, vmid)
+    backend = get_backend(env.state)
+    if not backend.is_running(vmid):
+        return None
+    if backend.mode == "lxc":
+        import json
+        import subprocess
+
+        pid = backend.init_pid(vmid)
+        if not pid:
+            return None
+        proc = subprocess.run(["nsenter", "-t", str(pid), "--net", "--", "ip", "--json", "a"], capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise PVEError("command 'nsenter -t %d --net -- ip --json a' failed: exit code %d" % (pid, proc.returncode))
+        data = json.loads(proc.stdout.decode() or "[]")
+    else:
+        from .lxcschema import NET_DESC
+
+        data = [{"ifname": "lo", "address": "00:00:00:00:00:00",
+                 "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8},
+                               {"family": "inet6", "local": "::1", "prefixlen": 128}]}]
+        for i in range(MAX_NETS):
+            if "net%d" % i not in conf:
+                continue
+            net = parse_property_string(NET_DESC, conf["net%d" % i])
+            addrs = []
+            for fam, key in (("inet", "ip"), ("inet6", "ip6")):
+                v = net.get(key) or ""
+                if "/" in v:
+                    addrs.append({"family": fam, "local": v.split("/")[0], "prefixlen": int(v.split("/")[1])})
+            data.append({"ifname": net["name"], "address": (net.get("hwaddr") or "").lower(), "addr_info": addrs})
+    res = []
+    for iface in data:
+        obj = {"name": iface.get("ifname")}
+        lst = []
+        for ip in iface.get("addr_info") or []:
+            obj[ip["family"]] = "%s/%s" % (ip["local"], ip["prefixlen"])
+            lst.append({"ip-address-type": ip["family"], "ip-address": ip["local"], "prefix": ip["prefixlen"]})
+        obj["ip-addresses"] = lst
+        obj["hardware-address"] = iface.get("address")
+        obj["hwaddr"] = iface.get("address")
+        res.append(obj)
+    return res
+
+
 @api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", params=NV, name="snapshot_list")
 def snapshot_list(env, p):
     check_node(env, p["node"])

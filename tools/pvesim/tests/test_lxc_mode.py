@@ -134,3 +134,28 @@ def test_launcher_exec_replaces_process_and_enter_needs_tty(lxc_state, tmp_path)
     assert r.returncode != 0 and b"needs an interactive terminal" in r.stderr
     assert run("destroy", 9055, "--force").returncode == 0
     assert _lxc_names(st) == []
+
+
+def test_interfaces_api_reads_the_ct_netns(lxc_state):
+    import io
+
+    from pvesim import handlers
+    from pvesim.handlers import Env
+
+    st = lxc_state
+    assert run_pct(st, "create", 9056, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--net0", "name=eth0,bridge=vmbr0,ip=10.99.56.2/24,hwaddr=BC:24:11:00:90:56").rc == 0
+    assert run_pct(st, "start", 9056).rc == 0
+    env = Env(st, stdout=io.StringIO(), stderr=io.StringIO())
+    import time
+
+    # the guest setup wrote /etc/network/interfaces; the template's init brings eth0 up with it
+    for _ in range(50):
+        res = {i["name"]: i for i in handlers.call(env, "GET", "/nodes/pve/lxc/9056/interfaces", {})}
+        if res["eth0"].get("inet"):
+            break
+        time.sleep(0.1)
+    assert res["eth0"]["inet"] == "10.99.56.2/24"
+    assert res["eth0"]["hwaddr"] == "bc:24:11:00:90:56"
+    assert res["lo"]["inet"] == "127.0.0.1/8"
+    assert run_pct(st, "destroy", 9056, "--force").rc == 0

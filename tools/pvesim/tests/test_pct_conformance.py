@@ -755,3 +755,13 @@ def test_root_password_is_hashed_into_shadow(tmp_path):
     set_root_password(root, "$5$SALT$PASS")
     assert (root / "etc/shadow").read_text().startswith("root:$5$SALT$PASS:")
     assert (root / "etc/passwd").read_text().startswith("root:x:0:0:")
+
+
+def test_interfaces_api_state_mode(pctx, template, state):
+    create(pctx, template, 9001, "--net0", "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,hwaddr=BC:24:11:00:00:01")
+    assert _api(state, "GET", "/nodes/pve/lxc/9001/interfaces") is None  # not running
+    assert pctx("start", 9001).rc == 0
+    res = _api(state, "GET", "/nodes/pve/lxc/9001/interfaces")
+    assert res[1] == {"name": "eth0", "inet": "10.0.0.5/24", "hwaddr": "bc:24:11:00:00:01", "hardware-address": "bc:24:11:00:00:01",
+                      "ip-addresses": [{"ip-address-type": "inet", "ip-address": "10.0.0.5", "prefix": 24}]}
+    assert res[0]["name"] == "lo" and res[0]["inet"] == "127.0.0.1/8"
