@@ -377,7 +377,7 @@ def apply_pending(env, vmid, conf, selection):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
         try:
-            if re.match(r"^mp\d+$", opt) or opt == "rootfs":
+            if re.match(r"^mp\d+$", opt):  # as PVE: rootfs is taken verbatim
                 apply_pending_mountpoint(env, vmid, conf, opt, False)
             elif re.match(r"^net\d+$", opt):
                 pend[opt] = normalise_net(pend[opt], _mac_prefix(env))

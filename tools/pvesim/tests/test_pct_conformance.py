@@ -765,3 +765,18 @@ def test_interfaces_api_state_mode(pctx, template, state):
     assert res[1] == {"name": "eth0", "inet": "10.0.0.5/24", "hwaddr": "bc:24:11:00:00:01", "hardware-address": "bc:24:11:00:00:01",
                       "ip-addresses": [{"ip-address-type": "inet", "ip-address": "10.0.0.5", "prefix": 24}]}
     assert res[0]["name"] == "lo" and res[0]["inet"] == "127.0.0.1/8"
+
+
+def test_set_mount_point_allocates_and_rescans(pctx, template, state):
+    create(pctx, template, 9001)
+    assert pctx("set", 9001, "--mp0", "local-lvm:2,mp=/srv,backup=1").rc == 0
+    assert "mp0: local-lvm:vm-9001-disk-1,mp=/srv,backup=1,size=2G\n" in pctx("config", 9001).out
+    # re-setting an existing volume re-reads its size and re-prints the property string
+    assert pctx("set", 9001, "--mp0", "mp=/srv2,volume=local-lvm:vm-9001-disk-1,size=1G").rc == 0
+    assert "mp0: local-lvm:vm-9001-disk-1,mp=/srv2,size=2G\n" in pctx("config", 9001).out
+    # deleting it on a stopped CT keeps the volume as unusedN
+    assert pctx("set", 9001, "--delete", "mp0").rc == 0
+    out = pctx("config", 9001).out
+    assert "mp0" not in out and "unused0: local-lvm:vm-9001-disk-1\n" in out
+    assert pctx("set", 9001, "--delete", "unused0").rc == 0
+    assert sorted(p.name for p in state.storage_base_path("local-lvm").iterdir() if "size" not in p.name) == ["vm-9001-disk-0"]
