@@ -204,35 +204,55 @@ class _TarWriter:
 
 
 def _open_output(output):
-    """Return (tarfile opened on a raw byte stream, finish callback)."""
+    """Return (tarfile writing to a temporary file next to ``output``, finish callback).
+
+    ``finish()`` closes the tar and compresses it by the extension of ``output`` (streaming,
+    so big debootstrap trees do not have to fit in memory) and renames it into place.
+    """
     out = str(output)
-    raw = io.BytesIO()
+    low = out.lower()
+    if not low.endswith((".tar", ".tar.gz", ".tgz", ".tar.xz", ".tar.zst", ".tar.bz2")):
+        raise TemplateError("unknown template extension for '%s' (use .tar, .tar.gz, .tar.xz, .tar.zst or .tar.bz2)" % out)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    raw_path = out + ".tmp-tar.%d" % os.getpid()
+    raw = open(raw_path, "w+b")  # noqa: SIM115 - closed by finish()
     tar = tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT)  # noqa: SIM115 - closed by finish()
 
     def finish():
-        tar.close()
-        data = raw.getvalue()
-        low = out.lower()
-        if low.endswith(".tar.gz") or low.endswith(".tgz"):
-            data = gzip.compress(data, compresslevel=9, mtime=0)
-        elif low.endswith(".tar.xz"):
-            data = lzma.compress(data, preset=6)
-        elif low.endswith(".tar.zst"):
-            zstd = shutil.which("zstd")
-            if not zstd:
-                raise TemplateError("the 'zstd' command is needed for .tar.zst templates")
-            data = subprocess.run([zstd, "-q", "-19", "-c"], input=data, capture_output=True, check=True).stdout
-        elif low.endswith(".tar.bz2"):
-            import bz2
-
-            data = bz2.compress(data)
-        elif not low.endswith(".tar"):
-            raise TemplateError("unknown template extension for '%s' (use .tar, .tar.gz, .tar.xz, .tar.zst or .tar.bz2)" % out)
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
         tmp = out + ".tmp.%d" % os.getpid()
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, out)
+        try:
+            tar.close()
+            raw.seek(0)
+            if low.endswith(".tar.zst"):
+                zstd = shutil.which("zstd")
+                if not zstd:
+                    raise TemplateError("the 'zstd' command is needed for .tar.zst templates")
+                with open(tmp, "wb") as dst:
+                    subprocess.run([zstd, "-q", "-T0", "-c"], stdin=raw, stdout=dst, check=True)
+            else:
+                with open(tmp, "wb") as fh:
+                    if low.endswith((".tar.gz", ".tgz")):
+                        # no file name and mtime 0 in the gzip header: reproducible output
+                        dst = gzip.GzipFile(filename="", mode="wb", compresslevel=9, fileobj=fh, mtime=0)
+                    elif low.endswith(".tar.xz"):
+                        dst = lzma.LZMAFile(fh, "wb", preset=6)  # noqa: SIM115 - closed below
+                    elif low.endswith(".tar.bz2"):
+                        import bz2
+
+                        dst = bz2.BZ2File(fh, "wb")
+                    else:
+                        dst = None
+                    if dst is None:
+                        shutil.copyfileobj(raw, fh, 1 << 20)
+                    else:
+                        with dst:
+                            shutil.copyfileobj(raw, dst, 1 << 20)
+            os.replace(tmp, out)
+        finally:
+            raw.close()
+            for p in (raw_path, tmp):
+                if os.path.exists(p):
+                    os.unlink(p)
 
     return tar, finish
 

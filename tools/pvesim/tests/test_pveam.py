@@ -12,6 +12,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tarfile
 import time
 
@@ -74,8 +75,23 @@ def test_busybox_template_contents(template_file):
 
 
 def test_busybox_template_is_reproducible(tmp_path, template_file):
-    again = build_busybox_template(str(tmp_path / NAME))
-    assert hashlib.sha256(again.read_bytes()).hexdigest() == hashlib.sha256(template_file.read_bytes()).hexdigest()
+    # built again by another process (other pid, other directory, through the CLI): same bytes
+    out = tmp_path / "again" / NAME
+    proc = subprocess.run([sys.executable, "-m", "pvesim", "template", "build", "--busybox", "--output", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "%s\n" % out
+    assert hashlib.sha256(out.read_bytes()).hexdigest() == hashlib.sha256(template_file.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("ext", [".tar", ".tar.xz", ".tar.zst", ".tar.bz2"])
+def test_compression_by_extension(tmp_path, ext):
+    if ext == ".tar.zst" and not shutil.which("zstd"):
+        pytest.skip("zstd not installed")
+    p = build_busybox_template(str(tmp_path / ("debian-12-busybox_1.0-1_amd64" + ext)))
+    listing = subprocess.run(["tar", "taf", str(p)], capture_output=True, text=True, check=True).stdout.split()
+    assert "./bin/busybox" in listing and "./sbin/init" in listing
+    assert not [f for f in os.listdir(str(tmp_path)) if ".tmp" in f]
 
 
 def test_alpine_flavour_and_busybox_init(tmp_path):
