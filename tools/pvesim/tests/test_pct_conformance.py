@@ -780,3 +780,26 @@ def test_set_mount_point_allocates_and_rescans(pctx, template, state):
     assert "mp0" not in out and "unused0: local-lvm:vm-9001-disk-1\n" in out
     assert pctx("set", 9001, "--delete", "unused0").rc == 0
     assert sorted(p.name for p in state.storage_base_path("local-lvm").iterdir() if "size" not in p.name) == ["vm-9001-disk-0"]
+
+
+def test_rest_create_in_background_then_pct_sees_it(state, template):
+    """Both front ends share one state directory: an https-mode create (background task) is
+    visible to pct, with the 'create' lock while it runs."""
+    import io
+
+    from pvesim import faults as flt
+
+    flt.add_slow(state, 1.0, "vzcreate")
+    env = Env(state, user="root@pam", rpc="https", stdout=io.StringIO(), stderr=io.StringIO())
+    upid = handlers.call(env, "POST", "/nodes/pve/lxc", {"vmid": "9002", "ostemplate": template, "rootfs": "local-lvm:1",
+                                                          "hostname": "rest", "unprivileged": "1"})
+    assert re.match(r"^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:vzcreate:9002:root@pam:$", upid)
+    assert tasks.task_status(state, upid)["status"] == "running"
+    assert run_pct(state, "list").out.splitlines()[1] == "9002       stopped    create       CT9002              "
+    for _ in range(200):
+        st = tasks.task_status(state, upid)
+        if st["status"] == "stopped":
+            break
+        time.sleep(0.05)
+    assert st["exitstatus"] == "OK"
+    assert "hostname: rest\n" in run_pct(state, "config", 9002).out
