@@ -332,8 +332,18 @@ exit 0
 """
 
 
-def build_debootstrap_template(output, suite="bookworm", mirror=None, variant="minbase", include=None):
-    """Build a Debian template with debootstrap (needs root and a reachable Debian mirror)."""
+def build_debootstrap_template(output, suite="bookworm", mirror=None, variant="minbase", include=None, init="script"):
+    """Build a Debian template with debootstrap (needs root and a reachable Debian mirror).
+
+    ``minbase`` has no init system: ``init="script"`` installs pvesim's small shell init as
+    ``/sbin/init`` (stops on SIGPWR like the busybox template), ``init="systemd"`` adds
+    ``systemd-sysv`` as real PVE templates have.
+    """
+    if init not in ("script", "systemd"):
+        raise TemplateError("init must be 'script' or 'systemd'")
+    include = list(include or [])
+    if init == "systemd" and "systemd-sysv" not in include:
+        include.append("systemd-sysv")
     debootstrap = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap") else None)
     if not debootstrap:
         raise TemplateError("debootstrap is not installed")
@@ -356,6 +366,13 @@ def build_debootstrap_template(output, suite="bookworm", mirror=None, variant="m
                     os.unlink(fp)
         with open(os.path.join(root, "etc/hostname"), "w", encoding="ascii") as fh:
             fh.write("debian\n")
+        if init == "script":
+            init_path = os.path.join(root, "sbin", "init")
+            if os.path.lexists(init_path):
+                os.unlink(init_path)
+            with open(init_path, "w", encoding="ascii") as fh:
+                fh.write(INIT_SCRIPT)
+            os.chmod(init_path, 0o755)
         tar, finish = _open_output(output)
         tar.add(root, arcname=".", recursive=True)
         finish()
@@ -516,7 +533,8 @@ def _parser():
     b.add_argument("--output", "-o", help="output file (.tar, .tar.gz, .tar.xz, .tar.zst); default: ./<name>")
     b.add_argument("--ostype", default="debian", choices=("debian", "alpine", "unmanaged"))
     b.add_argument("--hostname", default="pvesim")
-    b.add_argument("--init", default="script", choices=("script", "busybox"))
+    b.add_argument("--init", default="script", choices=("script", "busybox", "systemd"),
+                   help="busybox: script or busybox init; debootstrap: script or systemd (default script)")
     b.add_argument("--suite", default="bookworm")
     b.add_argument("--mirror")
     b.add_argument("--add", action="store_true", help="also add it to the catalogue of --state-dir")
@@ -543,8 +561,11 @@ def main(argv=None):
         if args.cmd == "build":
             if args.debootstrap:
                 out = args.output or os.path.join(os.getcwd(), "debian-12-pvesim-minbase_12.0-1_%s.tar.gz" % host_arch())
-                path = build_debootstrap_template(out, suite=args.suite, mirror=args.mirror)
+                path = build_debootstrap_template(out, suite=args.suite, mirror=args.mirror,
+                                                  init="systemd" if args.init == "systemd" else "script")
             else:
+                if args.init == "systemd":
+                    raise TemplateError("--init systemd is only for --debootstrap")
                 path = build_busybox_template(args.output, ostype=args.ostype, hostname=args.hostname, init=args.init)
             print(path)
             if args.add or args.install:

@@ -90,6 +90,7 @@ class APIServer(ThreadingHTTPServer):
         self.socket = ssl_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
         self.state = state
         self.auth = AuthStore(state.pve_path("")).ensure()
+        handlers.registry()  # import every handler module now, not racing in request threads
         self.auth_fail_delay = auth_fail_delay
         self.log = log
 
