@@ -276,3 +276,23 @@ def test_root_token_is_not_root_pam_for_bind_mounts(env):
 def test_unknown_method_is_501(env):
     r = raw_request(env["api"], "PATCH", "/version", ticket=env["ticket"])
     assert r.status_line == "501 method 'PATCH' not available"
+
+
+def test_concurrent_requests(env):
+    """The server handles parallel clients (one thread per connection); parallel creates all succeed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    vmids = list(range(9121, 9127))
+
+    def create(vmid):
+        r = _root(env, "POST", "/nodes/pve/lxc", {"vmid": vmid, "ostemplate": env["template"], "rootfs": "local-lvm:1"})
+        assert r.status_line == "200 OK", r.body
+        return wait_task(env["api"], "pve", r.json["data"], ticket=env["ticket"])["exitstatus"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(create, vmids))
+        versions = list(pool.map(lambda _i: _root(env, "GET", "/version").status, range(12)))
+    assert results == ["OK"] * len(vmids)
+    assert versions == [200] * 12
+    listed = {ct["vmid"] for ct in _root(env, "GET", "/nodes/pve/lxc").json["data"]}
+    assert set(vmids) <= listed
