@@ -227,6 +227,32 @@ class LxcBackend(Backend):
             uinc = cfgdir / ("%s.userns.conf" % ostype)
             lines.append("lxc.include = %s" % (uinc if uinc.exists() else cfgdir / "userns.conf"))
         lines.append("lxc.apparmor.profile = unconfined")
+        from .lxcschema import FEATURES_DESC, DEV_DESC
+
+        try:
+            features = parse_property_string(FEATURES_DESC, conf.get("features") or "")
+        except ValueError:
+            features = {}
+        if str(features.get("fuse", 0)) == "1":
+            lines.append("lxc.mount.entry = /dev/fuse dev/fuse none bind,create=file 0 0")
+        if unpriv and str(features.get("force_rw_sys", 0)) != "1":
+            lines.append("lxc.mount.auto = sys:mixed")
+        cg = "lxc.cgroup2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "lxc.cgroup"
+        for i in range(256):
+            if "dev%d" % i not in conf:
+                continue
+            dev = parse_property_string(DEV_DESC, conf["dev%d" % i])
+            try:
+                st = os.stat(dev["path"])
+            except OSError:
+                raise PVEError("Path '%s' is not a valid device" % dev["path"]) from None
+            import stat as _stat
+
+            kind = "b" if _stat.S_ISBLK(st.st_mode) else "c"
+            perms = "r" if str(dev.get("deny-write", 0)) == "1" else "rw"
+            lines.append("%s.devices.allow = %s %d:%d %s" % (cg, kind, os.major(st.st_rdev), os.minor(st.st_rdev), perms))
+            lines.append("lxc.mount.entry = %s %s none bind,create=file%s 0 0"
+                         % (dev["path"], dev["path"].lstrip("/"), ",ro" if perms == "r" else ""))
         lines.append("lxc.monitor.unshare = 1")
         if unpriv:
             custom = any(k == "lxc.idmap" for k, _ in conf.get("lxc") or [])
@@ -252,7 +278,7 @@ class LxcBackend(Backend):
         if conf.get("entrypoint") and conf["entrypoint"] != "/sbin/init":
             lines.append("lxc.init.cmd = %s" % conf["entrypoint"])
             # pve-container 6.1.10: application containers get a /dev/shm tmpfs
-            lines.append("lxc.mount.entry = tmpfs dev/shm tmpfs rw,nosuid,nodev,create=dir 0 0")
+            lines.append("lxc.mount.entry = shm dev/shm tmpfs rw,nosuid,nodev,create=dir 0 0")
         for i in range(32):
             key = "net%d" % i
             if key not in conf:

@@ -159,3 +159,19 @@ def test_interfaces_api_reads_the_ct_netns(lxc_state):
     assert res["eth0"]["hwaddr"] == "bc:24:11:00:90:56"
     assert res["lo"]["inet"] == "127.0.0.1/8"
     assert run_pct(st, "destroy", 9056, "--force").rc == 0
+
+
+def test_device_passthrough_and_fuse_feature(lxc_state):
+    st = lxc_state
+    for dev in ("/dev/net/tun", "/dev/fuse"):
+        if not os.path.exists(dev):
+            import pytest
+
+            pytest.skip("%s missing on this host" % dev)
+    assert run_pct(st, "create", 9057, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--dev0", "/dev/net/tun", "--features", "fuse=1").rc == 0
+    r = run_pct(st, "start", 9057)
+    assert (r.rc, r.err) == (0, ""), r
+    r = run_pct(st, "exec", 9057, "--", "sh", "-c", "ls -l /dev/net/tun /dev/fuse | awk '{print $1, $5, $6, $NF}'")
+    assert r.out == "crw------- 10, 229 /dev/fuse\ncrw------- 10, 200 /dev/net/tun\n"
+    assert run_pct(st, "destroy", 9057, "--force").rc == 0
