@@ -227,7 +227,7 @@ class LxcBackend(Backend):
             uinc = cfgdir / ("%s.userns.conf" % ostype)
             lines.append("lxc.include = %s" % (uinc if uinc.exists() else cfgdir / "userns.conf"))
         lines.append("lxc.apparmor.profile = unconfined")
-        from .lxcschema import FEATURES_DESC, DEV_DESC
+        from .lxcschema import DEV_DESC, FEATURES_DESC
 
         try:
             features = parse_property_string(FEATURES_DESC, conf.get("features") or "")
@@ -573,7 +573,7 @@ def _crypt_sha512(password):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            import crypt  # noqa: deprecated, removed in Python 3.13
+            import crypt  # deprecated, gone in Python 3.13: openssl below
 
         return crypt.crypt(password, "$6$%s$" % salt)
     except ImportError:
