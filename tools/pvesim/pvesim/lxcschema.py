@@ -91,7 +91,8 @@ def parse_property_string(desc, data):
                     raise ValueError("unable to parse size '%s'" % v)
                 res[k] = v
             else:
-                res[k] = check_value(p, v)
+                # property-string booleans accept yes/no/on/off/true/false (JSONSchema parse_boolean)
+                res[k] = check_value(p, v, cli=True)
         except ValueError as exc:
             raise FormatError("invalid format - %s: %s" % (k, exc)) from None
     for k in desc.required:
