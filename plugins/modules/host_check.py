@@ -26,7 +26,7 @@ description:
   - Never changes the host. The facts are returned as C(lxcri_host).
   - The task fails only as O(fail_on) says.
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.INFO_MODULE

@@ -25,7 +25,7 @@ description:
     present catalogue template by name (catalogue names carry the version). RV(verified) says which comparison was made."
   - The wanted checksum is O(checksum), else the catalogue's SHA-512, else the SHA-256 of O(src).
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX

@@ -83,8 +83,8 @@ def by_name(result):
 # -- parsers --------------------------------------------------------------------------------------
 
 def test_parse_runc_version():
-    assert parse.parse_runc_version(S.RUNC_VERSION) == {"version": "1.1.5+ds1", "commit": "1.1.5+ds1-1+deb12u1", "spec": "1.0.2-dev",
-                                                         "go": "go1.19.8", "libseccomp": "2.5.4"}
+    expected = {"version": "1.1.5+ds1", "commit": "1.1.5+ds1-1+deb12u1", "spec": "1.0.2-dev", "go": "go1.19.8", "libseccomp": "2.5.4"}
+    assert parse.parse_runc_version(S.RUNC_VERSION) == expected
     assert parse.parse_runc_version("crun version 1.8.1") is None
 
 
