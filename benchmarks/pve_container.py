@@ -69,6 +69,7 @@ def main():
     if not env.get("ANSIBLE_COLLECTIONS_PATH") and env.get("PYTHONPATH"):
         env["ANSIBLE_COLLECTIONS_PATH"] = env["PYTHONPATH"].split(os.pathsep)[0]
     work = tempfile.mkdtemp(prefix="lxcri-bench-pve-")
+    os.chmod(work, 0o755)  # unprivileged containers (lxc mode) must traverse it
     state = os.path.join(work, "state")
     bindir = os.path.join(work, "bin")
     env["PVESIM_STATE_DIR"] = state
