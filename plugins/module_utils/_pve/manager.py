@@ -141,7 +141,7 @@ class Manager:
                 self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
             self._do(plan, "destroy", "destroy CT %s%s" % (vmid, " (purge)" if self.p.get("purge") else ""), self.t.destroy, vmid,
                      vmid=vmid, purge=bool(self.p.get("purge")), node=node)
-        return self._result(plan, vmid, node, "absent" if current is not None or vmid is None else "absent", None, False)
+        return self._result(plan, vmid, node, "absent", None, False)
 
     # -- create ----------------------------------------------------------------------------------
     def _create(self, vmid, node, desired, lxc_desired, state):
@@ -155,7 +155,7 @@ class Manager:
             raise errors.invalid_argument("node", "required to create a container over the API")
         config = pve_plan.plan_create(desired)
         if self.t.name == "api" and not getattr(self.t, "is_root_pam", False):
-            self._deny_root_only(config, {})
+            self._deny_root_only(config, {"unprivileged": config.get("unprivileged", True)})
         if vmid is None:
             vmid = self.t.nextid()
         raw = dict((key, model.value_to_raw(key, value)) for key, value in config.items())
@@ -173,7 +173,11 @@ class Manager:
                      vmid=vmid, ostemplate=params["ostemplate"], params=raw, password=params.get("password"),
                      ssh_public_keys=params.get("ssh_public_keys"), node=node)
         except LxcriError as exc:
-            if not self.check and exc.error_kind != errors.CONFLICT:
+            if exc.error_kind == errors.TIMEOUT:
+                # The create task may still be running: removing its CT now would race with it.
+                exc.details["cleanup"] = ("not attempted: the create of CT %s may still be running; check it (pct status %s / the task) "
+                                          "and remove it with state: absent if it is unwanted" % (vmid, vmid))
+            elif not self.check and exc.error_kind != errors.CONFLICT:
                 exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
             raise
         if lxc_desired:
@@ -226,10 +230,19 @@ class Manager:
         after_flat = delta.after
         after_public = split_public(after_flat, lxc_desired if lxc_desired is not None else None)[0]
         password_update = params.get("update_password") == "always" and (params.get("password") is not None or params.get("ssh_public_keys") is not None)
+        if password_update and not self.t.supports_password_update:
+            raise errors.invalid_argument("update_password", "'always' needs transport: pct (the API cannot change the root password "
+                                                             "or authorized_keys of an existing CT)")
+        if password_update and state in ("stopped", "template", "absent"):
+            raise errors.invalid_argument("update_password", "'always' sets the password inside the running CT; it cannot be combined "
+                                                             "with state: %s" % state)
         if password_update and params.get("password") is not None:
             after_public["password"] = params["password"]
         plan = Plan(before_public, after_public)
         running = status == "running"
+        if password_update and not running and state not in ("started", "restarted"):
+            raise LxcriError("update_password: always sets the password inside the CT, but CT %s is %s; use state: started"
+                             % (vmid, status), errors.CONFLICT, details={"field": "update_password"})
 
         if delta.set or delta.delete:
             values = dict((key, model.value_to_raw(key, value)) for key, value in delta.set.items())
@@ -283,11 +296,6 @@ class Manager:
                 restarted = True
 
         if password_update:
-            if not self.t.supports_password_update:
-                raise errors.invalid_argument("update_password", "'always' needs transport: pct (the API cannot change the root password "
-                                                                 "or authorized_keys of an existing CT)")
-            if not running and not self.check:
-                raise LxcriError("update_password: always needs CT %s running to set the password/keys inside it" % vmid, errors.CONFLICT)
             self._do(plan, "password", "set root password/authorized_keys inside CT %s" % vmid, self._password, vmid, vmid=vmid, node=node)
 
         restart_required = running and not restarted and bool(predicted_pending)

@@ -120,7 +120,7 @@ def root_only_changes(delta_set, current=None):
         elif key == "features":
             before = current.get("features") or {}
             changed = set(k for k in set(before) | set(value) if before.get(k) != value.get(k))
-            if changed - {"nesting"} or current.get("unprivileged") is False:
+            if changed - {"nesting"} or (changed and not current.get("unprivileged")):
                 found.append((key, "feature flags other than nesting (%s)" % ", ".join(sorted(changed - {"nesting"}) or ["privileged CT"])))
         elif key == "hookscript":
             found.append((key, "the hookscript"))

@@ -216,3 +216,42 @@ def test_root_only_keys_over_api_fail_early_naming_pct():
     assert [c for c in pve.calls if c[1] == "set"] == []
     # nesting alone is allowed to tokens
     assert run(pve, dict(WEB, features={"nesting": False}))["changed"]
+
+
+def test_update_password_always_sets_it_inside_a_running_ct_each_run():
+    pve = FakePve()
+    run(pve, WEB, state="started", password="first-pass")
+    for _dummy in range(2):
+        result = run(pve, WEB, state="started", password="second-pass", update_password="always")
+        assert [a["kind"] for a in result["actions"]] == ["password"]
+        assert result["diff"]["after"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert not run(pve, WEB, state="started", password="second-pass")["changed"]  # on_create: never compared
+
+
+def test_update_password_always_refuses_a_stopped_ct_and_the_api_before_any_call():
+    pve = FakePve()
+    run(pve, WEB)
+    calls = len(pve.calls)
+    with pytest.raises(LxcriError) as err:
+        run(pve, WEB, memory=2000, password="second-pass", update_password="always")
+    assert err.value.error_kind == "conflict" and len(pve.calls) == calls
+    pve.supports_password_update = False
+    with pytest.raises(LxcriError) as err:
+        run(pve, WEB, memory=2000, state="started", password="second-pass", update_password="always")
+    assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith("update_password") and len(pve.calls) == calls
+
+
+def test_create_timeout_does_not_remove_a_ct_whose_task_may_still_run():
+    pve = FakePve()
+
+    def slow_create(**kwargs):
+        if kwargs.get("check"):
+            return ["pct", "create"]
+        pve.cts[kwargs["vmid"]] = {"conf": {"hostname": "web"}, "pending": {}, "delete": set(), "status": "stopped", "lock": "create", "lxc": []}
+        raise LxcriError("'pct create 120' did not finish within timeout=1s", "timeout")
+
+    pve.create = slow_create
+    with pytest.raises(LxcriError) as err:
+        run(pve, WEB)
+    assert err.value.error_kind == "timeout" and "not attempted" in err.value.details["cleanup"]
+    assert 120 in pve.cts
