@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import time
 
 from . import PVE_RELEASE, PVE_REPOID, PVE_VERSION, faults, storage, tasks
 from .backend import get_backend
@@ -253,5 +252,3 @@ def storage_content(env, p):
     storage.storage_check_enabled(env.state, p["storage"])
     return storage.list_volumes(env.state, p["storage"], content=p.get("content"), vmid=p.get("vmid"))
 
-
-__all__ = ["time"]

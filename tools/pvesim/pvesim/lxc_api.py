@@ -6,7 +6,6 @@ import contextlib
 import io
 import os
 import re
-import time
 
 from . import config as cfgmod
 from . import faults, oci, storage
@@ -18,7 +17,6 @@ from .lxcschema import (
     FEATURES_DESC,
     MAX_MOUNT_POINTS,
     MAX_NETS,
-    format_size,
     is_volume_key,
     normalise_net,
     parse_property_string,
@@ -314,7 +312,6 @@ def hotplug_pending(env, vmid, conf, selection):
             continue
         if opt in FASTPLUG:
             conf[opt] = pend.pop(opt)
-    memory_done = False
     for opt in perl_sorted(cfgmod.parse_pending_delete(pend.get("delete")).keys()):
         if selection is not None and opt not in selection:
             continue
@@ -333,7 +330,7 @@ def hotplug_pending(env, vmid, conf, selection):
         elif re.match(r"^net\d+$", opt):
             value = normalise_net(value, _mac_prefix(env))
         elif opt in ("memory", "swap"):
-            memory_done = True
+            pass  # hot-plugged (recorded; the live cgroup is not changed, see README)
         elif re.match(r"^mp\d+$", opt):
             if opt in conf:
                 continue
@@ -350,7 +347,6 @@ def hotplug_pending(env, vmid, conf, selection):
             continue
         conf[opt] = value
         pend.pop(opt, None)
-    del memory_done
     return errors
 
 
@@ -923,7 +919,7 @@ def pending_array(conf):
         if k in conf:
             continue
         res.append({"key": k, "delete": 2 if d["force"] else 1})
-    return [typed_config(x) if False else x for x in res]
+    return res
 
 
 @api("GET", "/nodes/{node}/lxc/{vmid}/status", params=NV, name="vmcmdidx")
@@ -959,10 +955,9 @@ def _do_start(env, vmid, worker, skiplock):
                         raise PVEError("Quotas are not supported by unprivileged containers.")
     # vm_start applies pending changes first (PVE::LXC::vm_start -> vmconfig_apply_pending)
     if conf.get("pending"):
-        errors = apply_pending(env, vmid, conf, None)
+        apply_pending(env, vmid, conf, None)  # errors only warn here, as in PVE
         write_config(env, vmid, conf)
         conf = load_config(env, vmid)
-        del errors
     get_backend(env.state).start(worker, conf, vmid)
 
 
@@ -1266,5 +1261,3 @@ def snapshot_list(env, p):
     res.append(cur)
     return res
 
-
-__all__ = ["format_size", "MAX_NETS", "time"]

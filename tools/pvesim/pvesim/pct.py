@@ -5,7 +5,6 @@ mount, unmount) are implemented here.  Contract §0.1, §0.2, §1, §2, §3.
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
@@ -567,5 +566,3 @@ def _pull(env, p):
 
 LOCAL = {"status": _status, "exec": _exec, "enter": _enter, "console": _console, "unlock": _unlock, "mount": _mount,
          "unmount": _unmount, "push": _push, "pull": _pull}
-
-__all__ = ["main", "io"]

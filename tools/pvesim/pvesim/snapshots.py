@@ -17,7 +17,6 @@ from .handlers import PVEError, api
 from .lxc_api import NV, add_unused_volume, check_lock, check_node, is_template, load_config, lock_config, write_config
 from .lxcschema import is_volume_key, parse_volume
 from .schema import Param
-from .state import perl_sorted
 from .tasks import fork_worker
 
 SNAPNAME = Param("string", optional=False, pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40)
@@ -327,5 +326,3 @@ def update_snapshot_config(env, p):
         write_config(env, vmid, conf)
     return None
 
-
-__all__ = ["perl_sorted"]
