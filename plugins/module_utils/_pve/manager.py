@@ -124,6 +124,8 @@ class Manager:
             else:
                 entry = None
         vmid = entry["vmid"] if entry else params.get("vmid")
+        if entry is not None and entry.get("stale"):
+            entry.update(self.t.status(vmid, node))
         status = (entry or {}).get("status") or ("absent" if entry is None else "unknown")
 
         if state == "absent":

@@ -169,15 +169,31 @@ class ApiTransport:
 
     # -- reads --------------------------------------------------------------------------
     def list(self):
-        rows = self._call("GET", "/cluster/resources", "listing containers", read=True, type="vm") or []
+        """Containers with status and lock.
+
+        With a node: ``GET /nodes/{node}/lxc`` (live status).  Without one:
+        ``/cluster/resources``, whose status comes from pvestatd and may be up to
+        10 s stale; such rows are marked ``stale`` so the caller re-reads the status.
+        """
+        if self.node:
+            rows = self._call("GET", "/nodes/%s/lxc" % self.node, "listing containers on node %s" % self.node, read=True) or []
+            stale = False
+        else:
+            rows = [row for row in self._call("GET", "/cluster/resources", "listing containers", read=True, type="vm") or []
+                    if row.get("type") == "lxc"]
+            stale = True
         result = []
         for row in rows:
-            if row.get("type") != "lxc":
-                continue
-            result.append({"vmid": int(row.get("vmid")), "status": row.get("status"), "lock": row.get("lock"),
-                           "name": row.get("name"), "node": row.get("node"), "tags": row.get("tags"),
-                           "template": bool(int(row.get("template") or 0))})
+            result.append({"vmid": int(row.get("vmid")), "status": row.get("status"), "lock": row.get("lock") or None,
+                           "name": row.get("name"), "node": row.get("node") or self.node, "tags": row.get("tags"),
+                           "template": bool(int(row.get("template") or 0)), "stale": stale})
         return result
+
+    def status(self, vmid, node=None):
+        """Live status of one CT (``status/current``): {status, lock}."""
+        current = self._call("GET", "/nodes/%s/lxc/%s/status/current" % (self._node(node), vmid), "reading the status of CT %s" % vmid,
+                             read=True) or {}
+        return {"status": current.get("status"), "lock": current.get("lock") or None}
 
     def read(self, vmid, node=None):
         path = "/nodes/%s/lxc/%s/pending" % (self._node(node), vmid)

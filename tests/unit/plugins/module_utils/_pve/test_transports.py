@@ -214,3 +214,25 @@ def test_api_sends_booleans_as_integers_and_waits_for_the_task():
     transport.start(120)
     assert [c[1] for c in transport.api.calls[-2:]] == ["/nodes/pve/lxc/120/status/start",
                                                         "/nodes/pve/tasks/UPID:pve:00000001:00000002:00000003:vzstart:120:auto@pve!ansible:/status"]
+
+
+class ListingApi(FakeApi):
+    def answer(self, method, path, params):
+        if path == "/nodes/pve/lxc":
+            return [{"vmid": "120", "status": "running", "name": "web", "tags": "a;b"}]
+        if path == "/cluster/resources":
+            return [{"type": "lxc", "vmid": 120, "node": "pve", "status": "unknown", "name": "web"}, {"type": "qemu", "vmid": 200}]
+        if path == "/nodes/pve/lxc/120/status/current":
+            return {"status": "running", "lock": ""}
+        return super().answer(method, path, params)
+
+
+def test_api_listing_is_live_with_a_node_and_marked_stale_without():
+    auth = dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x")
+    with_node = ApiTransport(auth, node="pve", api_factory=ListingApi)
+    assert with_node.list() == [{"vmid": 120, "status": "running", "lock": None, "name": "web", "node": "pve", "tags": "a;b",
+                                 "template": False, "stale": False}]
+    without = ApiTransport(auth, api_factory=ListingApi)
+    rows = without.list()
+    assert [(r["vmid"], r["node"], r["stale"]) for r in rows] == [(120, "pve", True)]
+    assert without.status(120, "pve") == {"status": "running", "lock": None}
