@@ -93,6 +93,9 @@ class Backend:
     def populate_rootfs(self, worker, conf, vmid, rootdir, archive_path, archive_display, unprivileged):
         raise NotImplementedError
 
+    def hotplug(self, vmid, what, value):
+        """Apply a hot-pluggable resource change to a running CT (no-op without real CTs)."""
+
     def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
         pass
 
@@ -266,6 +269,19 @@ class LxcBackend(Backend):
         lines.append("lxc.uts.name = %s" % (conf.get("hostname") or "CT%s" % vmid))
         mem = int(conf.get("memory", 512))
         swap = int(conf.get("swap", 512))
+        cpulimit = float(conf.get("cpulimit") or 0)
+        cpuunits = conf.get("cpuunits")
+        if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+            if cpulimit:
+                lines.append("lxc.cgroup2.cpu.max = %d 100000" % int(cpulimit * 100000))
+            if cpuunits is not None:
+                lines.append("lxc.cgroup2.cpu.weight = %s" % cpuunits)
+        elif os.path.isdir("/sys/fs/cgroup/cpu"):
+            if cpulimit:
+                lines.append("lxc.cgroup.cpu.cfs_period_us = 100000")
+                lines.append("lxc.cgroup.cpu.cfs_quota_us = %d" % int(cpulimit * 100000))
+            if cpuunits is not None:
+                lines.append("lxc.cgroup.cpu.shares = %s" % cpuunits)
         if os.path.isdir("/sys/fs/cgroup/memory"):
             lines.append("lxc.cgroup.memory.limit_in_bytes = %d" % (mem * 1048576))
             if os.path.exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"):
@@ -381,6 +397,45 @@ class LxcBackend(Backend):
             for line in text.splitlines()[-20:]:
                 worker.log(line)
             raise PVEError("startup for container '%s' failed" % vmid)
+
+    def hotplug(self, vmid, what, value):
+        """memory (mem MiB, swap MiB) / cpulimit / cpuunits into the live cgroup via lxc-cgroup."""
+        v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        settings = []
+        if what == "memory":
+            mem, swap = value
+            if v2:
+                settings = [("memory.max", mem * 1048576), ("memory.swap.max", swap * 1048576)]
+            else:
+                cur = self._cgroup_get(vmid, "memory.memsw.limit_in_bytes")
+                memsw = ("memory.memsw.limit_in_bytes", (mem + swap) * 1048576)
+                memlim = ("memory.limit_in_bytes", mem * 1048576)
+                if cur is None:
+                    settings = [memlim]
+                elif (mem + swap) * 1048576 >= int(cur):
+                    settings = [memsw, memlim]  # grow the combined limit first
+                else:
+                    settings = [memlim, memsw]
+        elif what == "cpulimit":
+            quota = int(float(value) * 100000) if value not in (None, "0", 0) else None
+            if v2:
+                settings = [("cpu.max", "%s 100000" % (quota if quota else "max"))]
+            else:
+                settings = [("cpu.cfs_period_us", 100000), ("cpu.cfs_quota_us", quota if quota else -1)]
+        elif what == "cpuunits":
+            if v2:
+                settings = [("cpu.weight", int(value) if value is not None else 100)]
+            else:
+                settings = [("cpu.shares", int(value) if value is not None else 1024)]
+        for key, val in settings:
+            proc = subprocess.run(self._lxc("lxc-cgroup", vmid, key, str(val)), capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise PVEError("failed to set %s: %s" % (key, proc.stderr.decode(errors="replace").strip() or "lxc-cgroup failed"))
+
+    def _cgroup_get(self, vmid, key):
+        proc = subprocess.run(self._lxc("lxc-cgroup", vmid, key), capture_output=True, check=False)
+        out = proc.stdout.decode().strip()
+        return out if proc.returncode == 0 and out.lstrip("-").isdigit() else None
 
     def _start_env(self, conf):
         """Environment for lxc-start.  For unprivileged CTs LXC calls newuidmap/newgidmap, which

@@ -307,6 +307,15 @@ def add_unused_volume(conf, volid):
 def hotplug_pending(env, vmid, conf, selection):
     errors = {}
     pend = conf["pending"]
+    backend = get_backend(env.state)
+    memory_done = []
+
+    def hotplug_memory(memory, swap):
+        # PVE passes the pending values (undef = unchanged); the cgroup needs both numbers
+        mem = int(memory if memory is not None else conf.get("memory") or 512)
+        sw = int(swap if swap is not None else conf.get("swap") or 0)
+        backend.hotplug(vmid, "memory", (mem, sw))
+        memory_done.append(1)
     for opt in perl_sorted(list(pend.keys())):
         if selection is not None and opt not in selection:
             continue
@@ -316,9 +325,16 @@ def hotplug_pending(env, vmid, conf, selection):
         if selection is not None and opt not in selection:
             continue
         if opt in FASTPLUG or re.match(r"^unused\d+$", opt) or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d$", opt):
-            if re.match(r"^unused\d+$", opt) and conf.get(opt):
-                with contextlib.suppress(PVEError):
+            try:
+                if re.match(r"^unused\d+$", opt) and conf.get(opt):
                     storage.free_volume(env.state, conf[opt])
+                elif opt == "swap":
+                    hotplug_memory(None, 0)
+                elif opt in ("cpulimit", "cpuunits"):
+                    backend.hotplug(vmid, opt, None)
+            except PVEError as exc:
+                errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
+                continue
             conf.pop(opt, None)
             cfgmod.remove_from_pending_delete(conf, opt)
     for opt in perl_sorted(list(pend.keys())):
@@ -326,11 +342,20 @@ def hotplug_pending(env, vmid, conf, selection):
             continue
         value = pend[opt]
         if opt in ("cpulimit", "cpuunits"):
-            pass
+            try:
+                backend.hotplug(vmid, opt, value)
+            except PVEError as exc:
+                errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
+                continue
         elif re.match(r"^net\d+$", opt):
             value = normalise_net(value, _mac_prefix(env))
         elif opt in ("memory", "swap"):
-            pass  # hot-plugged (recorded; the live cgroup is not changed, see README)
+            if not memory_done:
+                try:
+                    hotplug_memory(pend.get("memory"), pend.get("swap"))
+                except PVEError as exc:
+                    errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
+                    continue
         elif re.match(r"^mp\d+$", opt):
             if opt in conf:
                 continue

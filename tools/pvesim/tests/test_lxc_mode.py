@@ -175,3 +175,24 @@ def test_device_passthrough_and_fuse_feature(lxc_state):
     r = run_pct(st, "exec", 9057, "--", "sh", "-c", "ls -l /dev/net/tun /dev/fuse | awk '{print $1, $5, $6, $NF}'")
     assert r.out == "crw------- 10, 229 /dev/fuse\ncrw------- 10, 200 /dev/net/tun\n"
     assert run_pct(st, "destroy", 9057, "--force").rc == 0
+
+
+def test_memory_and_cpu_are_hot_plugged_into_the_live_cgroup(lxc_state):
+    st = lxc_state
+
+    def cgroup(key):
+        v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        key = {"mem": "memory.max" if v2 else "memory.limit_in_bytes", "cpu": "cpu.max" if v2 else "cpu.cfs_quota_us"}[key]
+        return subprocess.run(["lxc-cgroup", "-P", str(st.lxcpath), "-n", "9059", key], capture_output=True,
+                              check=True).stdout.decode().split()
+
+    assert run_pct(st, "create", 9059, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--memory", "256").rc == 0
+    assert run_pct(st, "start", 9059).rc == 0
+    assert cgroup("mem") == [str(256 * 1048576)]
+    r = run_pct(st, "set", 9059, "--memory", "384", "--cpulimit", "1.5")
+    assert (r.rc, r.out, r.err) == (0, "", "")
+    assert cgroup("mem") == [str(384 * 1048576)]
+    assert cgroup("cpu") in (["150000"], ["150000", "100000"])
+    assert run_pct(st, "pending", 9059).out.count("new ") == 0
+    assert run_pct(st, "destroy", 9059, "--force").rc == 0
