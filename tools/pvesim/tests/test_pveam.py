@@ -241,3 +241,24 @@ def test_aplinfo_rest_endpoints(state, template_file):
         assert r.status_line == "400 Parameter verification failed."
         assert r.json["errors"] == {"template": "no such template"}
     assert (state.template_cache_dir("local") / NAME).is_file()
+
+
+@pytest.mark.skipif(os.environ.get("PVESIM_TEST_DEBOOTSTRAP") != "1",
+                    reason="set PVESIM_TEST_DEBOOTSTRAP=1 to build a Debian template with debootstrap (needs root and a Debian mirror, 1-5 min)")
+def test_debootstrap_template(tmp_path):
+    from pvesim.templates import build_debootstrap_template
+
+    out = build_debootstrap_template(str(tmp_path / "debian-12-minbase_12.0-1_amd64.tar.zst"))
+    with tarfile.open(str(out)) if not str(out).endswith(".zst") else _zst_tar(out) as tar:
+        names = set(tar.getnames())
+        assert "./etc/debian_version" in names
+        # Debian 12 has merged /usr: /sbin -> usr/sbin
+        init_name = "./usr/sbin/init" if "./usr/sbin/init" in names else "./sbin/init"
+        init = tar.extractfile(init_name).read().decode()
+        assert init.startswith("#!/bin/sh") and "trap shutdown_now PWR" in init
+        assert tar.extractfile("./etc/hostname").read() == b"debian\n"
+
+
+def _zst_tar(path):
+    data = subprocess.run(["zstd", "-d", "-c", str(path)], capture_output=True, check=True).stdout
+    return tarfile.open(fileobj=io.BytesIO(data))
