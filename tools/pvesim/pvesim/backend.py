@@ -96,6 +96,12 @@ class Backend:
     def hotplug(self, vmid, what, value):
         """Apply a hot-pluggable resource change to a running CT (no-op without real CTs)."""
 
+    def hotplug_net(self, vmid, netid, oldnet, newnet):
+        """Plug or update netN of a running CT (no-op without real CTs)."""
+
+    def unplug_net(self, vmid, netid, oldnet):
+        """Remove netN from a running CT (no-op without real CTs)."""
+
     def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
         pass
 
@@ -431,6 +437,75 @@ class LxcBackend(Backend):
             proc = subprocess.run(self._lxc("lxc-cgroup", vmid, key, str(val)), capture_output=True, check=False)
             if proc.returncode != 0:
                 raise PVEError("failed to set %s: %s" % (key, proc.stderr.decode(errors="replace").strip() or "lxc-cgroup failed"))
+
+    # --- network hotplug (PVE::LXC::hotplug_net / update_net / veth_delete) -------------------
+    def _ip(self, *args):
+        proc = subprocess.run(["ip"] + [str(a) for a in args], capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise PVEError("command 'ip %s' failed: %s" % (" ".join(str(a) for a in args),
+                                                          proc.stderr.decode(errors="replace").strip()))
+
+    def _ct_ip(self, vmid, *args):
+        argv = self._lxc("lxc-attach", vmid, "-s", "NETWORK", "--", "ip") + [str(a) for a in args]
+        proc = subprocess.run(argv, capture_output=True, check=False)
+        if proc.returncode != 0:
+            raise PVEError("command 'lxc-attach -n %s -s NETWORK -- ip %s' failed: %s" % (
+                vmid, " ".join(str(a) for a in args), proc.stderr.decode(errors="replace").strip()))
+
+    def unplug_net(self, vmid, netid, oldnet):
+        veth = "veth%si%d" % (vmid, netid)
+        if os.path.exists("/sys/class/net/%s" % veth):
+            self._ip("link", "delete", veth)
+
+    def hotplug_net(self, vmid, netid, oldnet, newnet):
+        veth = "veth%si%d" % (vmid, netid)
+        if oldnet and (oldnet.get("hwaddr") != newnet.get("hwaddr") or oldnet.get("name") != newnet.get("name")):
+            self.unplug_net(vmid, netid, oldnet)
+            oldnet = None
+        br = newnet.get("bridge")
+        if br and not os.path.isdir("/sys/class/net/%s/bridge" % br):
+            raise PVEError("bridge '%s' does not exist" % br)
+        if oldnet is None:
+            peer = veth + "p"
+            self._ip("link", "add", "name", veth, "type", "veth", "peer", "name", peer, "addr", newnet["hwaddr"])
+            try:
+                if br:
+                    self._ip("link", "set", veth, "master", br)
+                self._ip("link", "set", veth, "up")
+                # what `lxc-device add <peer> <name>` does (lxc-device itself needs /proc/1/ns/net,
+                # which containerised hosts may refuse): move the peer into the CT's netns, rename it
+                pid = self.init_pid(vmid)
+                if not pid:
+                    raise PVEError("unable to find the init pid of CT %s" % vmid)
+                self._ip("link", "set", peer, "netns", pid)
+                self._ct_ip(vmid, "link", "set", peer, "name", newnet["name"])
+                if str(newnet.get("link_down", 0)) != "1":
+                    self._ct_ip(vmid, "link", "set", newnet["name"], "up")
+            except PVEError:
+                subprocess.run(["ip", "link", "delete", veth], capture_output=True, check=False)
+                raise
+        else:
+            if oldnet.get("bridge") != br:
+                if br:
+                    self._ip("link", "set", veth, "master", br)
+                else:
+                    self._ip("link", "set", veth, "nomaster")
+            if str(oldnet.get("link_down", 0)) != str(newnet.get("link_down", 0)):
+                self._ip("link", "set", veth, "down" if str(newnet.get("link_down", 0)) == "1" else "up")
+        # update_ipconfig: static addresses and gateways inside the CT
+        name = newnet["name"]
+        for fam, ipkey, gwkey in (("-4", "ip", "gw"), ("-6", "ip6", "gw6")):
+            old_ip = (oldnet or {}).get(ipkey)
+            new_ip = newnet.get(ipkey)
+            if old_ip != new_ip and old_ip and "/" in old_ip:
+                try:
+                    self._ct_ip(vmid, fam, "addr", "del", old_ip, "dev", name)
+                except PVEError:
+                    pass
+            if new_ip and "/" in new_ip and old_ip != new_ip:
+                self._ct_ip(vmid, fam, "addr", "add", new_ip, "dev", name)
+            if newnet.get(gwkey) and (newnet.get(gwkey) != (oldnet or {}).get(gwkey) or old_ip != new_ip):
+                self._ct_ip(vmid, fam, "route", "replace", "default", "via", newnet[gwkey], "dev", name)
 
     def _cgroup_get(self, vmid, key):
         proc = subprocess.run(self._lxc("lxc-cgroup", vmid, key), capture_output=True, check=False)

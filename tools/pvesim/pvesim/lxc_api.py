@@ -304,6 +304,12 @@ def add_unused_volume(conf, volid):
     raise PVEError("too many unused volumes")
 
 
+def _parse_net(value):
+    from .lxcschema import NET_DESC
+
+    return parse_property_string(NET_DESC, value)
+
+
 def hotplug_pending(env, vmid, conf, selection):
     errors = {}
     pend = conf["pending"]
@@ -332,6 +338,8 @@ def hotplug_pending(env, vmid, conf, selection):
                     hotplug_memory(None, 0)
                 elif opt in ("cpulimit", "cpuunits"):
                     backend.hotplug(vmid, opt, None)
+                elif opt.startswith("net") and conf.get(opt):
+                    backend.unplug_net(vmid, int(opt[3:]), _parse_net(conf[opt]))
             except PVEError as exc:
                 errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
                 continue
@@ -349,6 +357,11 @@ def hotplug_pending(env, vmid, conf, selection):
                 continue
         elif re.match(r"^net\d+$", opt):
             value = normalise_net(value, _mac_prefix(env))
+            try:
+                backend.hotplug_net(vmid, int(opt[3:]), _parse_net(conf[opt]) if conf.get(opt) else None, _parse_net(value))
+            except PVEError as exc:
+                errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
+                continue
         elif opt in ("memory", "swap"):
             if not memory_done:
                 try:

@@ -196,3 +196,23 @@ def test_memory_and_cpu_are_hot_plugged_into_the_live_cgroup(lxc_state):
     assert cgroup("cpu") in (["150000"], ["150000", "100000"])
     assert run_pct(st, "pending", 9059).out.count("new ") == 0
     assert run_pct(st, "destroy", 9059, "--force").rc == 0
+
+
+def test_net_hotplug_on_running_ct(lxc_state):
+    st = lxc_state
+    assert run_pct(st, "create", 9058, st.test_template, "--rootfs", "local-lvm:1", "--unprivileged", "0",
+                   "--net0", "name=eth0,bridge=vmbr0,ip=10.99.58.2/24").rc == 0
+    assert run_pct(st, "start", 9058).rc == 0
+    r = run_pct(st, "set", 9058, "--net1", "name=eth1,bridge=vmbr0,ip=10.99.59.2/24,hwaddr=BC:24:11:00:90:58")
+    assert (r.rc, r.err) == (0, ""), r
+    assert os.path.exists("/sys/class/net/vmbr0/brif/veth9058i1")
+    r = run_pct(st, "exec", 9058, "--", "sh", "-c", "cat /sys/class/net/eth1/address; ip -4 addr show eth1 | grep -o 'inet [^ ]*'")
+    assert r.out == "bc:24:11:00:90:58\ninet 10.99.59.2/24\n"
+    # changing the address only re-configures the interface inside
+    assert run_pct(st, "set", 9058, "--net1", "name=eth1,bridge=vmbr0,ip=10.99.60.2/24,hwaddr=BC:24:11:00:90:58").rc == 0
+    r = run_pct(st, "exec", 9058, "--", "sh", "-c", "ip -4 addr show eth1 | grep -o 'inet [^ ]*'")
+    assert r.out == "inet 10.99.60.2/24\n"
+    assert run_pct(st, "set", 9058, "--delete", "net1").rc == 0
+    assert not os.path.exists("/sys/class/net/veth9058i1")
+    assert run_pct(st, "pending", 9058).out.count("new ") == 0
+    assert run_pct(st, "destroy", 9058, "--force").rc == 0
