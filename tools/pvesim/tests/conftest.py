@@ -82,18 +82,15 @@ def _lxc_unavailable():
 
 @pytest.fixture
 def bridge():
-    """Ensure the bridge ``vmbr0`` exists (created if missing, removed again if we created it)."""
+    """Ensure the bridge ``vmbr0`` exists.  It is created if missing and left in place: other
+    containers on the host may be attached to it by then."""
     reason = _lxc_unavailable()
     if reason:
         pytest.skip(reason)
-    created = False
     if not os.path.isdir("/sys/class/net/vmbr0"):
-        subprocess.run(["ip", "link", "add", "vmbr0", "type", "bridge"], check=True)
+        subprocess.run(["ip", "link", "add", "vmbr0", "type", "bridge"], check=False)
         subprocess.run(["ip", "link", "set", "vmbr0", "up"], check=True)
-        created = True
-    yield "vmbr0"
-    if created:
-        subprocess.run(["ip", "link", "del", "vmbr0"], check=False)
+    return "vmbr0"
 
 
 @pytest.fixture
