@@ -936,27 +936,26 @@ def vm_pending(env, p):
 
 
 def pending_array(conf):
-    """GuestHelpers::config_with_pending_array."""
+    """GuestHelpers::config_with_pending_array (digest and env included, raw lxc skipped)."""
     res = []
-    pend = conf.get("pending", {})
+    pend = dict(conf.get("pending", {}))
     dels = cfgmod.parse_pending_delete(pend.get("delete"))
     for k in perl_sorted(conf.keys()):
-        if k in ("digest", "pending", "snapshots", "lxc", "env"):
+        if k in ("pending", "snapshots", "lxc"):
             continue
         item = {"key": k, "value": conf[k]}
-        if k in pend:
-            item["pending"] = pend[k]
+        if pend.get(k) is not None:
+            item["pending"] = pend.pop(k)
         if k in dels:
-            item["delete"] = 2 if dels[k]["force"] else 1
+            item["delete"] = 2 if dels.pop(k)["force"] else 1
         res.append(item)
     for k in perl_sorted(pend.keys()):
-        if k == "delete" or k in conf:
+        if k == "delete":
             continue
         res.append({"key": k, "pending": pend[k]})
-    for k, d in dels.items():
-        if k in conf:
-            continue
-        res.append({"key": k, "delete": 2 if d["force"] else 1})
+    for k in dels:
+        # PVE tests the {force => ...} hash itself here, which is always true
+        res.append({"key": k, "delete": 2})
     return res
 
 
