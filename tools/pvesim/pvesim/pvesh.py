@@ -412,7 +412,7 @@ def _has_child_link(handler):
 
 
 def resource_cap(path):
-    h, _ = handlers.find("GET", path)
+    h = handlers.find("GET", path)[0]
     res = "--" if h is None else ("Dr" if _has_child_link(h) else "-r")
     for method, letter in (("PUT", "w"), ("POST", "c"), ("DELETE", "d")):
         res += letter if handlers.find(method, path)[0] is not None else "-"

@@ -78,4 +78,3 @@ def test_busy_port_is_reported(state):
     assert proc.returncode == 1
     assert proc.stderr.startswith("pvesim serve: ")
     assert "Address already in use" in proc.stderr
-

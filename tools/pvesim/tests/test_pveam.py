@@ -171,8 +171,8 @@ def test_update_available_download_list_remove(state, template_file):
     assert run("download", "local", NAME) == (0, "downloading %s to %s\ncalculating checksum of existing file...OK, got correct "
                                                  "file already, no need to download\n" % (URL, DEST), "")
     size = os.path.getsize(str(template_file))
-    assert run("list", "local") == (0, "%-60s %-6s\n%-60s %-4.2fMB\n" % ("NAME", "SIZE", "local:vztmpl/" + NAME,
-                                                                        size / 1048576.0), "")
+    listing = "%-60s %-6s\n%-60s %-4.2fMB\n" % ("NAME", "SIZE", "local:vztmpl/" + NAME, size / 1048576.0)
+    assert run("list", "local") == (0, listing, "")
     assert run("remove", "local:vztmpl/" + NAME) == (0, "", "")
     assert run("list", "local") == (0, "%-60s %-6s\n" % ("NAME", "SIZE"), "")
 

@@ -138,7 +138,7 @@ def test_get_json_and_set(state):
     assert out == json.dumps(cfg, sort_keys=True, separators=(",", ":")) + "\n"
     rc, out, err = run("set", "/nodes/pve/lxc/9160/config", "-memory", "1024", "--onboot", "--description", "hello")
     assert (rc, out, err) == (0, "", "")
-    rc, out, _ = run("get", "/nodes/pve/lxc/9160/config", "--output-format", "json")
+    rc, out, _err = run("get", "/nodes/pve/lxc/9160/config", "--output-format", "json")
     cfg = json.loads(out)
     assert (cfg["memory"], cfg["onboot"], cfg["description"]) == (1024, 1, "hello\n")
 
@@ -170,7 +170,7 @@ def test_parameter_errors(state):
     rc, out, err = run("set", "/nodes/pve/lxc/9163/config", "--bogus", "1")
     assert rc == 255
     assert err == "Unknown option: bogus\n400 unable to parse option\npvesh set <api_path> [OPTIONS]\n"
-    rc, _, err = run("get", "/version", "extra")
+    rc, _out, err = run("get", "/version", "extra")
     assert rc == 255 and err == "400 too many arguments\npvesh get <api_path> [OPTIONS]\n"
 
 
@@ -190,25 +190,25 @@ def test_ls(state):
     rc, out, err = run("ls", "/nodes/pve/lxc")
     assert rc == 0, err
     assert out == "Dr--d        9165\n"
-    rc, out, _ = run("ls", "/nodes/pve/lxc/9165")
+    rc, out, _err = run("ls", "/nodes/pve/lxc/9165")
     assert "-rw--        config\n" in out
     assert "Dr---        status\n" in out
-    rc, out, _ = run("ls", "/")
+    rc, out, _err = run("ls", "/")
     assert "Dr---        nodes\n" in out and "-r---        version\n" in out
     assert run("ls", "/nodes/pve/lxc/9165/config") == (255, "", "resource '/nodes/pve/lxc/9165/config' does not define child links\n")
 
 
 def test_usage(state):
-    rc, out, _ = run("usage", "/nodes/pve/lxc", "--command", "create")
+    rc, out, _err = run("usage", "/nodes/pve/lxc", "--command", "create")
     assert rc == 0
     assert out.startswith("USAGE: pvesh create /nodes/pve/lxc --ostemplate <string> --vmid <integer> [OPTIONS]")
     assert run("usage", "/nosuch") == (255, "", "no such resource '/nosuch'\n")
 
 
 def test_quiet_and_nooutput(state):
-    rc, out, _ = run("get", "/version", "--quiet")
+    rc, out, _err = run("get", "/version", "--quiet")
     assert (rc, out) == (0, "")
-    rc, out, _ = run("--nooutput", "get", "/version")
+    rc, out, _err = run("--nooutput", "get", "/version")
     assert (rc, out) == (0, "")
 
 

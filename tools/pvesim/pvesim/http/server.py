@@ -213,7 +213,7 @@ class RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
 
     def _handle_inner(self, method):
-        raw_path, _, query = self.path.partition("?")
+        raw_path, _sep, query = self.path.partition("?")
         path = unquote(raw_path)
         if not path.startswith("/api2"):
             self._read_body_discard()
@@ -331,7 +331,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         return self.server.auth.check(env.user, path, privs, any_of=any_of)
 
     def _precheck(self, env, method, rel, all_params):
-        found, check, _ = perms.rule_for(method, rel)
+        found, check, _uri = perms.rule_for(method, rel)
         if not found or check is None:
             return
         template, privs, any_of = check
@@ -348,8 +348,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         for key in ("username", "password"):
             if params.get(key) in (None, ""):
                 errors[key] = "property is missing and it is not optional"
-        extra = sorted(k for k in params if k not in ("username", "password", "realm", "otp", "path", "privs",
-                                                       "new-format", "tfa-challenge"))
+        known = ("username", "password", "realm", "otp", "path", "privs", "new-format", "tfa-challenge")
+        extra = sorted(k for k in params if k not in known)
         for k in extra:
             errors[k] = "property is not defined in schema and the schema does not allow additional properties"
         if errors:
