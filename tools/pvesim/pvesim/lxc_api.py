@@ -995,7 +995,10 @@ def _do_start(env, vmid, worker, skiplock):
         apply_pending(env, vmid, conf, None)  # errors only warn here, as in PVE
         write_config(env, vmid, conf)
         conf = load_config(env, vmid)
-    get_backend(env.state).start(worker, conf, vmid)
+    backend = get_backend(env.state)
+    if backend.is_running(vmid):
+        return  # a racing start won: `systemctl start pve-container@<vmid>` is a no-op then
+    backend.start(worker, conf, vmid)
 
 
 @api("POST", "/nodes/{node}/lxc/{vmid}/status/start", params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
