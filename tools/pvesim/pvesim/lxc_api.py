@@ -1301,3 +1301,145 @@ def snapshot_list(env, p):
     res.append(cur)
     return res
 
+
+
+@api("POST", "/nodes/{node}/lxc/{vmid}/clone", params=_nv(
+    newid=VMID, hostname=Param("string", max_length=255), description=Param("string"), pool=Param("string"),
+    snapname=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40), storage=STORAGE, full=Param("boolean"),
+    target=Param("string"), bwlimit=Param("number", minimum=0)), name="clone_vm", protected=True)
+def clone_vm(env, p):
+    """PVE::API2::LXC clone_vm (same node only)."""
+    check_node(env, p["node"])
+    st = env.state
+    vmid, newid = p["vmid"], p["newid"]
+    env.check_perm("/vms/%d" % vmid, ["VM.Clone"])
+    env.check_perm("/vms/%d" % newid, ["VM.Allocate"])
+    target = p.get("target")
+    if target and target not in (st.node, "localhost"):
+        raise PVEError("no such cluster node '%s'" % target)
+    storage_id = p.get("storage")
+    if storage_id:
+        storage.storage_check_enabled(st, storage_id)
+    backend = get_backend(st)
+    with lock_config(env, vmid):
+        src = load_config(env, vmid)
+        check_lock(src)
+        src["lock"] = "disk"
+        write_config(env, vmid, src)
+
+    def unlock_source():
+        with contextlib.suppress(PVEError), lock_config(env, vmid):
+            c = load_config(env, vmid)
+            if c.get("lock") == "disk":
+                c.pop("lock")
+                write_config(env, vmid, c)
+
+    try:
+        with lock_config(env, newid, timeout=5):
+            check_vmid_unused(env, newid)
+            write_config(env, newid, {"lock": "create"})
+    except PVEError:
+        unlock_source()
+        raise
+    mountpoints = {}
+    full_opts = set()
+    newconf = {}
+    try:
+        running = backend.is_running(vmid)
+        full = p.get("full")
+        if full is None:
+            full = not is_template(src)
+        if storage_id is not None and not full:
+            raise PVEError("parameter 'storage' not allowed for linked clones")
+        snapname = p.get("snapname")
+        if snapname and snapname not in src["snapshots"]:
+            raise PVEError("snapshot '%s' does not exist" % snapname)
+        sconf = src["snapshots"][snapname] if snapname else src
+        for opt in perl_sorted(sconf.keys()):
+            if re.match(r"^unused\d+$", opt) or opt in ("pending", "snapshots", "digest"):
+                continue
+            value = sconf[opt]
+            if opt == "rootfs" or re.match(r"^mp\d+$", opt):
+                mp = parse_volume(opt, value)
+                if mp["type"] != "volume":
+                    raise PVEError("unable to clone mountpoint '%s' (type %s)" % (opt, mp["type"]))
+                if full:
+                    if running and not snapname:
+                        raise PVEError("Full clone of a running container is only possible from a snapshot")
+                    full_opts.add(opt)
+                elif not storage.volume_has_feature(st, "clone", mp["volume"]):
+                    raise PVEError("Linked clone feature for '%s' is not available" % mp["volume"])
+                mountpoints[opt] = mp
+            elif re.match(r"^net\d+$", opt):
+                net = _parse_net(value)
+                net.pop("hwaddr", None)
+                from .lxcschema import NET_DESC, print_property_string
+
+                newconf[opt] = normalise_net(print_property_string(NET_DESC, net), _mac_prefix(env))
+            else:
+                newconf[opt] = value
+        for k in ("snapshots", "parent", "snaptime", "snapstate", "pending", "template", "lock"):
+            newconf.pop(k, None)
+        newconf["lock"] = "create"
+        if p.get("hostname"):
+            newconf["hostname"] = p["hostname"]
+        if p.get("description"):
+            newconf["description"] = p["description"]
+        with lock_config(env, newid):
+            write_config(env, newid, dict(newconf))
+    except PVEError:
+        unlock_source()
+        with contextlib.suppress(OSError):
+            st.ct_conf_path(newid).unlink()
+        raise
+
+    def realcmd(worker):
+        newvols = []
+        worker.log("creating a clone of container %d with ID %d" % (vmid, newid))
+        try:
+            if backend.is_running(vmid) != running:
+                raise PVEError("unexpected state change")
+            for opt in sorted(mountpoints, key=lambda k: -1 if k == "rootfs" else int(k[2:])):
+                mp = dict(mountpoints[opt])
+                volid = mp["volume"]
+                src_path, _ = storage.volume_path(st, volid)
+                if snapname:
+                    src_path = src_path.parent / (src_path.name + storage.SNAP_INFIX + snapname)
+                if opt in full_opts:
+                    worker.log("create full clone of mountpoint %s (%s)" % (opt, volid))
+                else:
+                    worker.log("create linked clone of mount point %s (%s)" % (opt, volid))
+                target_sid = storage_id or volid.split(":", 1)[0]
+                size = storage.volume_size(st, volid) or 0
+                newvol = storage.alloc_disk(st, target_sid, newid, size // 1024)
+                newvols.append(newvol)
+                dst, _ = storage.volume_path(st, newvol)
+                storage.copy_volume_data(src_path, dst)
+                mp["volume"] = newvol
+                mp["size"] = size
+                with lock_config(env, newid):
+                    c = load_config(env, newid)
+                    if c.get("lock") != "create":
+                        raise PVEError("Lost 'create' config lock, aborting.")
+                    c[opt] = print_volume(opt, mp)
+                    write_config(env, newid, c)
+            with lock_config(env, newid):
+                c = load_config(env, newid)
+                if backend.mode == "lxc" and c.get("rootfs"):
+                    from .backend import setup_guest
+
+                    rootdir, _ = storage.volume_path(st, parse_volume("rootfs", c["rootfs"])["volume"])
+                    setup_guest(c, newid, rootdir)
+                c.pop("lock", None)
+                write_config(env, newid, c)
+        except BaseException as exc:
+            for v in newvols:
+                with contextlib.suppress(Exception):
+                    storage.free_volume(st, v)
+            with contextlib.suppress(OSError):
+                st.ct_conf_path(newid).unlink()
+            unlock_source()
+            raise PVEError("clone failed: %s" % (getattr(exc, "message", None) or exc)) from None
+        unlock_source()
+
+    return fork_worker(env, "vzclone", vmid, realcmd)

@@ -32,6 +32,7 @@ COMMANDS = {
     "shutdown": ("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", ["vmid"], True),
     "reboot": ("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", ["vmid"], True),
     "template": ("POST", "/nodes/{node}/lxc/{vmid}/template", ["vmid"], False),
+    "clone": ("POST", "/nodes/{node}/lxc/{vmid}/clone", ["vmid", "newid"], True),
     "listsnapshot": ("GET", "/nodes/{node}/lxc/{vmid}/snapshot", ["vmid"], False),
     "snapshot": ("POST", "/nodes/{node}/lxc/{vmid}/snapshot", ["vmid", "snapname"], True),
     "delsnapshot": ("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", ["vmid", "snapname"], True),
@@ -48,7 +49,7 @@ COMMANDS = {
 }
 # real pct subcommands pvesim does not simulate: known (so no "unknown command"), but refused
 NOT_SIMULATED = {
-    "restore": ["vmid", "ostemplate"], "clone": ["vmid", "newid"], "migrate": ["vmid", "target"],
+    "restore": ["vmid", "ostemplate"], "migrate": ["vmid", "target"],
     "move-volume": ["vmid", "volume"], "remote-migrate": ["vmid", "target-vmid", "target-endpoint"],
     "suspend": ["vmid"], "resume": ["vmid"], "df": ["vmid"], "fsck": ["vmid"], "fstrim": ["vmid"], "rescan": [],
     "cpusets": [],

@@ -182,6 +182,16 @@ def create_base(state, volid):
     return newid
 
 
+def copy_volume_data(src, dst):
+    """Copy a volume's content (a directory tree) into a freshly allocated volume."""
+    if not os.path.isdir(str(src)):
+        raise PVEError("volume data '%s' missing" % src)
+    proc = subprocess.run(["cp", "-a", "--reflink=auto", str(src) + "/.", str(dst)], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, check=False)
+    if proc.returncode != 0:
+        raise PVEError("copy failed: %s" % proc.stdout.decode(errors="replace").strip())
+
+
 def set_volume_size(path, size):
     with open(str(path) + SIZE_SUFFIX, "w") as fh:
         fh.write("%d\n" % int(size))

@@ -216,3 +216,17 @@ def test_net_hotplug_on_running_ct(lxc_state):
     assert not os.path.exists("/sys/class/net/veth9058i1")
     assert run_pct(st, "pending", 9058).out.count("new ") == 0
     assert run_pct(st, "destroy", 9058, "--force").rc == 0
+
+
+def test_clone_runs_with_its_own_hostname(lxc_state):
+    st = lxc_state
+    assert run_pct(st, "create", 9060, st.test_template, "--rootfs", "local-lvm:1", "--hostname", "orig",
+                   "--net0", "name=eth0,bridge=vmbr0,ip=dhcp").rc == 0
+    r = run_pct(st, "clone", 9060, 9061, "--hostname", "twin")
+    assert (r.rc, r.err) == (0, ""), r
+    assert run_pct(st, "start", 9061).rc == 0
+    assert run_pct(st, "exec", 9061, "--", "uname", "-n").out == "twin\n"
+    assert run_pct(st, "exec", 9061, "--", "cat", "/etc/hostname").out == "twin\n"
+    assert run_pct(st, "destroy", 9061, "--force").rc == 0
+    assert run_pct(st, "destroy", 9060).rc == 0
+    assert _lxc_names(st) == [] and _volumes(st) == []

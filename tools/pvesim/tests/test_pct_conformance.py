@@ -803,3 +803,31 @@ def test_rest_create_in_background_then_pct_sees_it(state, template):
         time.sleep(0.05)
     assert st["exitstatus"] == "OK"
     assert "hostname: rest\n" in run_pct(state, "config", 9002).out
+
+
+def test_clone(pctx, template, state):
+    create(pctx, template, 9001, "--hostname", "src", "--net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01",
+           "--mp0", "local-lvm:1,mp=/data")
+    r = pctx("clone", 9001, 9002, "--hostname", "copy")
+    assert (r.rc, r.err) == (0, ""), r
+    assert r.out == ("creating a clone of container 9001 with ID 9002\n"
+                     "create full clone of mountpoint rootfs (local-lvm:vm-9001-disk-0)\n"
+                     "create full clone of mountpoint mp0 (local-lvm:vm-9001-disk-1)\n")
+    out = pctx("config", 9002).out
+    assert "hostname: copy\n" in out
+    assert "rootfs: local-lvm:vm-9002-disk-0,size=8G\n" in out and "mp0: local-lvm:vm-9002-disk-1,mp=/data,size=1G\n" in out
+    assert "hwaddr=BC:24:11:00:00:01" not in out and re.search(r"net0: name=eth0,bridge=vmbr0,hwaddr=" + MAC + ",type=veth\n", out)
+    assert "lock" not in pctx("config", 9001).out
+    # a running source can only be fully cloned from a snapshot
+    assert pctx("start", 9001).rc == 0
+    r = pctx("clone", 9001, 9003)
+    assert r.rc != 0 and r.err == "Full clone of a running container is only possible from a snapshot\n"
+    assert "lock" not in pctx("config", 9001).out and not state.ct_conf_path(9003).exists()
+    r = pctx("clone", 9001, 9002)
+    assert r.rc != 0 and r.err == "CT 9002 already exists on node 'pve'\n"
+    # templates are linked-cloned by default; a linked clone cannot move storage
+    assert pctx("stop", 9001).rc == 0 and pctx("template", 9001).rc == 0
+    r = pctx("clone", 9001, 9004, "--storage", "local-lvm")
+    assert r.rc != 0 and r.err == "parameter 'storage' not allowed for linked clones\n"
+    r = pctx("clone", 9001, 9004)
+    assert r.rc == 0 and "create linked clone of mount point rootfs (local-lvm:base-9001-disk-0)\n" in r.out
