@@ -296,3 +296,14 @@ def test_concurrent_requests(env):
     assert versions == [200] * 12
     listed = {ct["vmid"] for ct in _root(env, "GET", "/nodes/pve/lxc").json["data"]}
     assert set(vmids) <= listed
+
+
+def test_task_of_another_user_needs_sys_audit(env):
+    r = _root(env, "POST", "/nodes/pve/lxc/9196/status/start")  # fails inside the task, any UPID will do
+    upid = r.json["data"]
+    wait_task(env["api"], "pve", upid, ticket=env["ticket"])
+    ticket, _csrf = login(env["api"], "alice@pve", "alicepw")
+    r = raw_request(env["api"], "GET", "/nodes/pve/tasks/%s/status" % quote(upid, safe=""), ticket=ticket)
+    assert r.status_line == "403 Permission check failed (/nodes/pve, Sys.Audit)"
+    # the owner may read their own task
+    assert _root(env, "GET", "/nodes/pve/tasks/%s/log" % quote(upid, safe="")).status_line == "200 OK"
