@@ -37,36 +37,54 @@ def get_backend(state):
 # template inspection
 # --------------------------------------------------------------------------------------------
 
-def _tar_read_member(path, names):
-    for name in names:
-        try:
-            out = subprocess.run(["tar", "-xOf", str(path), name], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                 timeout=120, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if out.returncode == 0:
-            return out.stdout
-    return None
+OSTYPE_PLUGINS = ("alpine", "archlinux", "centos", "debian", "devuan", "fedora", "gentoo", "opensuse", "ubuntu", "nixos",
+                  "unmanaged")
+OSTYPE_ALIAS = {"opensuse-leap": "opensuse", "opensuse-tumbleweed": "opensuse", "opensuse-slowroll": "opensuse",
+                "arch": "archlinux", "sles": "opensuse", "rocky": "centos", "almalinux": "centos"}
+
+
+DETECT_FILES = ("etc/os-release", "usr/lib/os-release", "etc/lsb-release", "etc/debian_version", "etc/devuan_version",
+                "etc/SuSE-brand", "etc/SuSE-release", "etc/fedora-release", "etc/centos-release", "etc/redhat-release",
+                "etc/arch-release", "etc/alpine-release", "etc/gentoo-release", "etc/passwd", "etc/group")
+
+
+def detect_ostype(read, log=None):
+    """PVE::LXC::Setup's $autodetect_type.  ``read(relpath) -> bytes|None``.  Returns the
+    ostype; raises PVEError('unable to detect OS distribution'); ``log`` gets PVE's warn lines."""
+    def warn(msg):
+        if log is not None:
+            log(msg)
+
+    osr = read("etc/os-release")
+    if osr:
+        m = re.search(rb"^ID=\"?([^\"\n]*)\"?\s*$", osr, re.M)
+        osid = m.group(1).decode("utf-8", "replace") if m else None
+        if osid:
+            if osid in OSTYPE_PLUGINS:
+                return osid
+            if osid in OSTYPE_ALIAS:
+                return OSTYPE_ALIAS[osid]
+            warn("unknown ID '%s' in /etc/os-release file, trying fallback detection" % osid)
+    lsb = read("etc/lsb-release")
+    if lsb and re.search(rb"^DISTRIB_ID=Ubuntu$", lsb, re.M | re.I):
+        return "ubuntu"
+    for rels, ost in ((("etc/debian_version",), "debian"), (("etc/devuan_version",), "devuan"),
+                      (("etc/SuSE-brand", "etc/SuSE-release"), "opensuse"), (("etc/fedora-release",), "fedora"),
+                      (("etc/centos-release", "etc/redhat-release"), "centos"), (("etc/arch-release",), "archlinux"),
+                      (("etc/alpine-release",), "alpine"), (("etc/gentoo-release",), "gentoo")):
+        if any(read(r) is not None for r in rels):
+            return ost
+    if osr is not None:
+        raise PVEError("unable to detect OS distribution")
+    warn("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
+    return "unmanaged"
 
 
 def detect_ostype_from_files(read):
-    """``read(relpath) -> bytes|None``; returns an ostype or None (PVE::LXC::Setup detection)."""
-    osr = read("etc/os-release")
-    if osr:
-        m = re.search(rb"^ID=\"?([A-Za-z0-9._-]+)\"?\s*$", osr, re.M)
-        if m:
-            osid = m.group(1).decode().lower()
-            mapping = {"debian": "debian", "devuan": "devuan", "ubuntu": "ubuntu", "centos": "centos", "rocky": "centos",
-                       "almalinux": "centos", "fedora": "fedora", "opensuse": "opensuse", "opensuse-leap": "opensuse",
-                       "opensuse-tumbleweed": "opensuse", "arch": "archlinux", "archlinux": "archlinux", "alpine": "alpine",
-                       "gentoo": "gentoo", "nixos": "nixos"}
-            if osid in mapping:
-                return mapping[osid]
-    for rel, ost in (("etc/debian_version", "debian"), ("etc/alpine-release", "alpine"), ("etc/arch-release", "archlinux"),
-                     ("etc/gentoo-release", "gentoo"), ("etc/fedora-release", "fedora"), ("etc/centos-release", "centos")):
-        if read(rel) is not None:
-            return ost
-    return None
+    try:
+        return detect_ostype(read)
+    except PVEError:
+        return None
 
 
 def elf_arch(data):
@@ -144,16 +162,24 @@ class StateBackend(Backend):
     def populate_rootfs(self, worker, conf, vmid, rootdir, archive_path, archive_display, unprivileged):
         worker.log("extracting archive '%s'" % archive_display)
         size = archive_path.stat().st_size
-        # state mode keeps no files; read what OS detection needs straight from the archive
-        cache = {}
+        # state mode keeps no files: unpack only what OS detection reads (one pass) and keep it
+        # in memory
+        import tempfile
 
-        def read(rel):
-            if rel not in cache:
-                cache[rel] = _tar_read_member(archive_path, ["./" + rel, rel])
-            return cache[rel]
-
+        tmp = self.state.root / ".pvesim" / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        d = tempfile.mkdtemp(prefix="detect-", dir=str(tmp))
+        members = []
+        for rel in DETECT_FILES:
+            members += ["./" + rel, rel]
+        try:
+            subprocess.run(["tar", "-xf", str(archive_path), "-C", d, "--no-same-owner"] + members,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
+            cache = {rel: read_in_root(d, rel) for rel in DETECT_FILES}
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
         worker.log("Total bytes read: %d (%s)" % (size, _human(size)))
-        return read
+        return cache.get
 
     def destroy(self, vmid):
         self.stop(None, vmid)
@@ -574,16 +600,12 @@ class LxcBackend(Backend):
             shift_ids(rootdir, IDMAP_BASE)
 
         def read(rel):
-            p = _safe_join(rootdir, rel)
-            try:
-                return p.read_bytes() if p is not None and p.is_file() else None
-            except OSError:
-                return None
+            return read_in_root(rootdir, rel)
         return read
 
     def detect_arch(self, rootdir):
-        for rel in ("bin/sh", "bin/busybox", "usr/bin/bash"):
-            p = _safe_join(rootdir, rel)
+        for rel in ("bin/sh",):
+            p = resolve_in_root(rootdir, rel)
             if p is not None and p.is_file():
                 try:
                     with open(p, "rb") as fh:
@@ -773,6 +795,41 @@ def warn_systemd_nesting(worker, conf, rootdir):
     if re.search(r"(^|,)nesting=(1|on|yes|true)(,|$)", feats):
         return
     worker.warn("Systemd %d detected. You may need to enable nesting." % ver)
+
+
+def resolve_in_root(root, rel, max_links=40):
+    """Resolve ``rel`` inside ``root`` as a chroot would (symlinks followed, absolute targets and
+    ``..`` kept inside ``root``).  Returns the host path or None."""
+    root = Path(root)
+    parts = [x for x in rel.split("/") if x and x != "."]
+    cur = []
+    links = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if cur:
+                cur.pop()
+            continue
+        p = root.joinpath(*cur, part)
+        if p.is_symlink():
+            links += 1
+            if links > max_links:
+                return None
+            target = os.readlink(str(p))
+            if target.startswith("/"):
+                cur = []
+            parts = [x for x in target.split("/") if x and x != "."] + parts
+            continue
+        cur.append(part)
+    return root.joinpath(*cur)
+
+
+def read_in_root(root, rel):
+    p = resolve_in_root(root, rel)
+    try:
+        return p.read_bytes() if p is not None and p.is_file() else None
+    except OSError:
+        return None
 
 
 def _safe_join(root, rel):

@@ -706,20 +706,18 @@ def create_vm(env, p):
                     worker.log("Detected container architecture: %s" % arch)
                 else:
                     arch = "amd64"
-                    worker.log("architecture detection failed: no /bin/sh found\nFalling back to amd64.\n"
-                               "Use `pct set VMID --arch ARCH` to change.")
+                    if backend.mode == "lxc":
+                        worker.log("Architecture detection failed: unable to detect the architecture of /bin/sh")
+                    worker.log("Falling back to amd64.\nUse `pct set VMID --arch ARCH` to change.")
                 conf["arch"] = arch
-            detected = _detect_ostype(read)
-            if conf.get("ostype") and conf["ostype"] != "unmanaged":
-                if detected and detected != conf["ostype"]:
-                    worker.warn("got unexpected ostype (%s != %s)" % (detected, conf["ostype"]))
-            elif not conf.get("ostype"):
-                if detected is None:
-                    if not is_oci:
-                        raise PVEError("unable to detect OS distribution")
-                    worker.log("/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'")
-                    detected = "unmanaged"
-                conf["ostype"] = detected
+            from .backend import detect_ostype
+
+            if conf.get("ostype") != "unmanaged":
+                detected = detect_ostype(read, worker.log)
+                if not conf.get("ostype"):
+                    conf["ostype"] = detected
+                elif detected != conf["ostype"]:
+                    worker.log("got unexpected ostype (%s != %s)" % (detected, conf["ostype"]))
             conf["lock"] = "create"
             write_config(env, vmid, dict(conf))
             backend.post_create(worker, conf, vmid, rootdir, password, ssh_keys)
@@ -756,7 +754,7 @@ def create_vm(env, p):
 
 def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv):
     """restore_oci_archive: layers into the rootfs (lxc mode) and the image config into conf."""
-    from .backend import IDMAP_BASE, _safe_join, shift_ids
+    from .backend import IDMAP_BASE, read_in_root, shift_ids
 
     tmp = st.root / ".pvesim" / "tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -771,11 +769,7 @@ def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv)
                 shift_ids(rootdir, IDMAP_BASE)
 
             def read(rel):
-                p = _safe_join(rootdir, rel)
-                try:
-                    return p.read_bytes() if p is not None and p.is_file() else None
-                except OSError:
-                    return None
+                return read_in_root(rootdir, rel)
 
             def mkdir(path):
                 cur = rootdir
@@ -792,8 +786,9 @@ def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv)
         else:
             # state mode unpacks nothing: read what detection needs straight from the layers
             cache = {rel: img.read_file(rel) for rel in (
-                "etc/os-release", "etc/debian_version", "etc/alpine-release", "etc/arch-release", "etc/gentoo-release",
-                "etc/fedora-release", "etc/centos-release", "etc/passwd", "etc/group")}
+                "etc/os-release", "etc/lsb-release", "etc/debian_version", "etc/devuan_version", "etc/SuSE-brand",
+                "etc/SuSE-release", "etc/fedora-release", "etc/centos-release", "etc/redhat-release", "etc/arch-release",
+                "etc/alpine-release", "etc/gentoo-release", "etc/passwd", "etc/group")}
             read = cache.get
             mkdir = None
         oci.apply_config(img, conf, worker, read, mkdir)
@@ -805,12 +800,6 @@ def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv)
 def _arch_from_name(name):
     m = re.search(r"_(amd64|i386|arm64|armhf|riscv64|riscv32)\.tar", name)
     return m.group(1) if m else "amd64"
-
-
-def _detect_ostype(read):
-    from .backend import detect_ostype_from_files
-
-    return detect_ostype_from_files(read)
 
 
 def _resolve_template(env, ostemplate):

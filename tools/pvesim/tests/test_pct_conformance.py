@@ -831,3 +831,68 @@ def test_clone(pctx, template, state):
     assert r.rc != 0 and r.err == "parameter 'storage' not allowed for linked clones\n"
     r = pctx("clone", 9001, 9004)
     assert r.rc == 0 and "create linked clone of mount point rootfs (local-lvm:base-9001-disk-0)\n" in r.out
+
+
+# ---------------------------------------------------------------- OS detection (PVE::LXC::Setup)
+
+@pytest.mark.parametrize("files,expect,lines", [
+    ({"etc/os-release": b'NAME="Debian"\nID=debian\n'}, "debian", []),
+    ({"etc/os-release": b'ID="rocky"\n'}, "centos", []),
+    ({"etc/os-release": b"ID=weird\n", "etc/debian_version": b"12.7\n"}, "debian",
+     ["unknown ID 'weird' in /etc/os-release file, trying fallback detection"]),
+    ({"etc/lsb-release": b"DISTRIB_ID=Ubuntu\n"}, "ubuntu",
+     []),
+    ({}, "unmanaged", ["/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'"]),
+])
+def test_ostype_detection(files, expect, lines):
+    from pvesim.backend import detect_ostype
+
+    got = []
+    assert detect_ostype(files.get, got.append) == expect
+    assert got == lines
+
+
+def test_ostype_detection_unknown_with_os_release_fails():
+    from pvesim.backend import detect_ostype
+
+    with pytest.raises(PVEError) as ei:
+        detect_ostype({"etc/os-release": b"ID=weird\n"}.get, lambda m: None)
+    assert ei.value.message == "unable to detect OS distribution"
+
+
+def test_resolve_in_root_follows_symlinks_inside_the_root(tmp_path):
+    import os
+
+    from pvesim.backend import read_in_root
+
+    root = tmp_path / "r"
+    (root / "usr/lib").mkdir(parents=True)
+    (root / "usr/bin").mkdir(parents=True)
+    (root / "etc").mkdir()
+    (root / "usr/lib/os-release").write_text("ID=debian\n")
+    os.symlink("../usr/lib/os-release", str(root / "etc/os-release"))
+    os.symlink("usr/bin", str(root / "bin"))
+    (root / "usr/bin/dash").write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 11 + b"\x3e\x00" + b"\0" * 40)
+    os.symlink("dash", str(root / "usr/bin/sh"))
+    os.symlink("/etc/shadow", str(root / "etc/evil"))  # absolute: stays inside the root
+    assert read_in_root(root, "etc/os-release") == b"ID=debian\n"
+    assert read_in_root(root, "etc/evil") is None
+    from pvesim.backend import LxcBackend
+
+    assert LxcBackend(None).detect_arch(root) == "amd64"
+
+
+def test_create_without_os_release_falls_back_to_unmanaged(pctx, state, tmp_path):
+    import tarfile
+
+    src = tmp_path / "root"
+    (src / "bin").mkdir(parents=True)
+    (src / "bin/true").write_text("")
+    dest = state.template_cache_dir("local") / "bare_1_amd64.tar.gz"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(str(dest), "w:gz") as tar:
+        tar.add(str(src), arcname=".")
+    r = pctx("create", 9001, "local:vztmpl/bare_1_amd64.tar.gz", "--rootfs", "local-lvm:1")
+    assert r.rc == 0, r
+    assert "/etc/os-release file not found and autodetection failed, falling back to 'unmanaged'\n" in r.out
+    assert "ostype: unmanaged\n" in pctx("config", 9001).out
