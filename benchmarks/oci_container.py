@@ -45,7 +45,9 @@ def build_bundle(base):
     rootfs = os.path.join(base, "bundle", "rootfs")
     for sub in ("bin", "proc", "dev", "tmp"):
         os.makedirs(os.path.join(rootfs, sub))
-    busybox = shutil.which("busybox") or sys.exit("busybox is needed for the rootfs (apt-get install busybox-static)")
+    busybox = shutil.which("busybox")
+    if not busybox:
+        sys.exit("busybox is needed for the rootfs (apt-get install busybox-static)")
     shutil.copy2(busybox, os.path.join(rootfs, "bin", "busybox"))
     for applet in ("sh", "sleep"):
         os.symlink("busybox", os.path.join(rootfs, "bin", applet))
@@ -79,7 +81,9 @@ def main():
     parser.add_argument("--runtime", choices=["runc", "crun"], default="runc")
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
-    binary = shutil.which(args.runtime, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin") or sys.exit("%s is not installed" % args.runtime)
+    binary = shutil.which(args.runtime, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    if not binary:
+        sys.exit("%s is not installed" % args.runtime)
     env = dict(os.environ, PYTHONPATH=collections_path())
 
     base = tempfile.mkdtemp(prefix="lxcri-bench-oci-", dir="/run" if os.access("/run", os.W_OK) else None)
@@ -99,10 +103,10 @@ def main():
 
         figures = {"raw create+start": [], "raw state": [], "python+AnsibleModule import": [], "module create+start": [], "module no-op": []}
         noop_calls = set()
-        for _ in range(args.rounds):
+        for _round in range(args.rounds):
             with open(log, "ab") as out:
-                t_create, _done = timed(raw + ["create", "--bundle", bundle, "bench"], stdout=out)
-            t_start, _done = timed(raw + ["start", "bench"])
+                t_create = timed(raw + ["create", "--bundle", bundle, "bench"], stdout=out)[0]
+            t_start = timed(raw + ["start", "bench"])[0]
             figures["raw create+start"].append(t_create + t_start)
             figures["raw state"].append(timed(raw + ["state", "bench"])[0])
             timed(raw + ["delete", "--force", "bench"])

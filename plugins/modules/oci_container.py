@@ -27,7 +27,7 @@ description:
     C(runtime_error), C(timeout), C(locked), C(conflict)). Invalid parameters, a missing bundle or C(config.json), and
     a missing runtime fail before any command runs.
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
 attributes:

@@ -17,7 +17,7 @@ description:
     containers and is not passed to the runtime.
   - With the default O(runtime=all), a runtime that is not installed is skipped and reported in RV(skipped).
 author:
-  - lxcri.containers contributors
+  - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.INFO_MODULE

@@ -104,7 +104,9 @@ def config_changes(old_config, new_config):
     return before, after
 
 
-def build_plan(name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10, bundle_path=None):
+def build_plan(
+    name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10, bundle_path=None
+):
     """A ``Plan`` whose actions carry the argv ``render(kind)`` gives for each step.
 
     ``before``/``after`` hold ``status`` and, when the container is (re)created, the

@@ -170,7 +170,7 @@ class Runtime:
                             raise
                     stdout, stderr = "", ""
                 else:
-                    done = subprocess.run(argv, stdin=devnull, capture_output=True, close_fds=True, timeout=self.timeout)
+                    done = subprocess.run(argv, stdin=devnull, capture_output=True, close_fds=True, timeout=self.timeout, check=False)
                     rc = done.returncode
                     stdout = done.stdout.decode("utf-8", "replace")
                     stderr = done.stderr.decode("utf-8", "replace")
