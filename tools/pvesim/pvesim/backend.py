@@ -770,12 +770,8 @@ def warn_systemd_nesting(worker, conf, rootdir):
     """pve-container >= 6.0.19: ``WARN: Systemd <ver> detected. You may need to enable nesting.``"""
     if worker is None:
         return
-    init = Path(rootdir) / "sbin" / "init"
-    try:
-        target = os.readlink(str(init))
-    except OSError:
-        return
-    if "systemd" not in target:
+    target = resolve_in_root(rootdir, "sbin/init")
+    if target is None or "systemd" not in str(target.relative_to(rootdir)):
         return
     ver = None
     for d in ("usr/lib/systemd", "lib/systemd", "usr/lib/x86_64-linux-gnu/systemd"):
