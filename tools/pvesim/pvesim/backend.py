@@ -320,7 +320,8 @@ class LxcBackend(Backend):
                 lines.append("lxc.cgroup.memory.memsw.limit_in_bytes = %d" % ((mem + swap) * 1048576))
         elif os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
             lines.append("lxc.cgroup2.memory.max = %d" % (mem * 1048576))
-            lines.append("lxc.cgroup2.memory.swap.max = %d" % (swap * 1048576))
+            if _cgroup2_has("memory.swap.max"):  # absent without swap accounting: LXC would fail
+                lines.append("lxc.cgroup2.memory.swap.max = %d" % (swap * 1048576))
         rootfs = parse_volume("rootfs", conf["rootfs"])
         lines.append("lxc.rootfs.path = dir:%s" % self.volume_dir(rootfs))
         if conf.get("entrypoint") and conf["entrypoint"] != "/sbin/init":
@@ -791,6 +792,17 @@ def warn_systemd_nesting(worker, conf, rootdir):
     if re.search(r"(^|,)nesting=(1|on|yes|true)(,|$)", feats):
         return
     worker.warn("Systemd %d detected. You may need to enable nesting." % ver)
+
+
+def _cgroup2_has(name):
+    """Whether non-root cgroup v2 groups on this host offer the interface file ``name``."""
+    try:
+        with open("/proc/self/cgroup") as fh:
+            own = [ln.split("::", 1)[1].strip() for ln in fh if ln.startswith("0::")]
+    except OSError:
+        own = []
+    cands = ["/sys/fs/cgroup" + p for p in own if p != "/"] + ["/sys/fs/cgroup/system.slice", "/sys/fs/cgroup/init.scope"]
+    return any(os.path.exists(os.path.join(c, name)) for c in cands)
 
 
 def resolve_in_root(root, rel, max_links=40):
