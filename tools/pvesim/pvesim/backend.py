@@ -438,7 +438,9 @@ class LxcBackend(Backend):
         if what == "memory":
             mem, swap = value
             if v2:
-                settings = [("memory.max", mem * 1048576), ("memory.swap.max", swap * 1048576)]
+                settings = [("memory.max", mem * 1048576)]
+                if _cgroup2_has("memory.swap.max"):
+                    settings.append(("memory.swap.max", swap * 1048576))
             else:
                 cur = self._cgroup_get(vmid, "memory.memsw.limit_in_bytes")
                 memsw = ("memory.memsw.limit_in_bytes", (mem + swap) * 1048576)
