@@ -128,26 +128,28 @@ def converge(params, check_mode=False, layout_reader=read_layout):
     paths = RecordPaths(req.root, req.name)
     log_file = paths.runtime_log if (not check_mode or os.path.exists(paths.runtime_log)) else None
     runtime = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, log_file)
+    # planned argv always show the --log a real run uses, even when check mode cannot pass it yet
+    planner = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, paths.runtime_log)
     if check_mode:
         lock = NoLock()
     else:
         paths.ensure_directory()
         lock = ContainerLock(paths.lock, req.lock_timeout)
     with lock:
-        return _converge_locked(req, paths, runtime, lock, check_mode)
+        return _converge_locked(req, paths, runtime, planner, lock, check_mode)
 
 
-def _converge_locked(req, paths, runtime, lock, check_mode):
+def _converge_locked(req, paths, runtime, planner, lock, check_mode):
     current = runtime.state(req.name)
     record = read_record(paths.record) if current else None
     config = compare_config(current, record, req.bundle, req.runtime, req.root)
     steps, predicted = oci_plan.decide(req.state, current["status"] if current else None, config, req.recreate)
     renderers = {
-        oci_plan.CREATE: lambda: runtime.create_argv(req.name, req.bundle.path),
-        oci_plan.START: lambda: runtime.start_argv(req.name),
-        oci_plan.STOP: lambda: runtime.kill_argv(req.name, req.stop_signal),
-        oci_plan.RESUME: lambda: runtime.resume_argv(req.name),
-        oci_plan.DELETE: lambda: runtime.delete_argv(req.name),
+        oci_plan.CREATE: lambda: planner.create_argv(req.name, req.bundle.path),
+        oci_plan.START: lambda: planner.start_argv(req.name),
+        oci_plan.STOP: lambda: planner.kill_argv(req.name, req.stop_signal),
+        oci_plan.RESUME: lambda: planner.resume_argv(req.name),
+        oci_plan.DELETE: lambda: planner.delete_argv(req.name),
     }
     plan = oci_plan.build_plan(
         req.name,

@@ -336,3 +336,18 @@ def test_compare_config():
     assert manager.compare_config(dict(current, created="t2"), record, bundle, "runc", "/r") == "unknown"
     assert manager.compare_config(current, None, bundle, "runc", "/r") == "unknown"
     assert manager.compare_config(None, record, bundle, "runc", "/r") is None
+
+
+def test_check_mode_converge_runs_one_state_and_writes_nothing(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    values = params(bundle=make_bundle(tmp_path), executable=fake_runtime(tmp_path), root=str(root))
+    before = sorted(str(path) for path in tmp_path.rglob("*"))
+    result = manager.converge(values, check_mode=True, layout_reader=unified)
+    assert sorted(str(path) for path in tmp_path.rglob("*")) == before
+    assert result["changed"] is True
+    assert [action["kind"] for action in result["actions"]] == ["delete", "create", "start"]  # the fake reports "stopped"
+    assert [argv[-2] for argv in result["commands"]] == ["state"]
+    # planned argv carry the --log a real run would pass, though check mode could not pass it
+    assert "--log" in result["actions"][1]["argv"] and "--log" not in result["commands"][0]
+    assert result["container"]["status"] == "stopped" and result["container"]["managed"] is False
