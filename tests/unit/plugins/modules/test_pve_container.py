@@ -59,3 +59,24 @@ def test_info_output_feeds_back_as_input(monkeypatch, capsys):
     assert config["mp"]["mp0"]["mp"] == "/data" and config["description"] == "two\nlines"
     again = run_module(pve_container, dict(config, vmid=131, exclusive=True), pve, monkeypatch, capsys)
     assert not again["changed"], again["actions"]
+
+
+def test_api_options_fall_back_to_the_environment(monkeypatch, capsys):
+    seen = {}
+
+    def fake_transport(module, **kwargs):
+        seen.update(module.params)
+        pve = FakePve()
+        return pve
+
+    monkeypatch.setattr(pve_container_info, "make_transport", fake_transport)
+    for name, value in (("PROXMOX_HOST", "pve1.example.com"), ("PROXMOX_PORT", "8443"), ("PROXMOX_TOKEN_ID", "ci@pve!ansible"),
+                        ("PROXMOX_TOKEN_SECRET", "uuid-secret"), ("PROXMOX_VALIDATE_CERTS", "false"), ("PROXMOX_API_TIMEOUT", "90")):
+        monkeypatch.setenv(name, value)
+    with patch_module_args({"transport": "api"}), pytest.raises(SystemExit):
+        pve_container_info.main()
+    out = json.loads(capsys.readouterr().out)
+    assert out["containers"] == []
+    assert (seen["api_host"], seen["api_port"], seen["api_token_id"], seen["api_token_secret"]) == ("pve1.example.com", 8443, "ci@pve!ansible", "uuid-secret")
+    assert seen["validate_certs"] is False and seen["api_timeout"] == 90 and seen["api_user"] is None
+    assert "uuid-secret" not in json.dumps(out)

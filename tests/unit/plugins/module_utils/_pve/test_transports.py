@@ -236,3 +236,17 @@ def test_api_listing_is_live_with_a_node_and_marked_stale_without():
     rows = without.list()
     assert [(r["vmid"], r["node"], r["stale"]) for r in rows] == [(120, "pve", True)]
     assert without.status(120, "pve") == {"status": "running", "lock": None}
+
+
+def test_missing_or_old_proxmoxer_gives_an_actionable_error(monkeypatch):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pve import transport_api
+
+    monkeypatch.setattr(transport_api, "HAS_PROXMOXER", False)
+    with pytest.raises(LxcriError) as err:
+        transport_api.check_proxmoxer()
+    assert err.value.error_kind == "runtime_missing" and "pip install" in err.value.msg and "transport: pct" in err.value.msg
+    monkeypatch.setattr(transport_api, "HAS_PROXMOXER", True)
+    monkeypatch.setattr(transport_api, "proxmoxer", type("P", (), {"__version__": "1.2.0"}), raising=False)
+    with pytest.raises(LxcriError) as err:
+        transport_api.check_proxmoxer()
+    assert err.value.error_kind == "runtime_missing" and "1.2.0" in err.value.msg
