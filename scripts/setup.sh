@@ -29,10 +29,12 @@ find_python() {
   "python$1" -c 'import sys; print(sys.executable)' 2>/dev/null
 }
 
-# make_venv DIR PYTHON REQUIREMENTS: (re)install when the requirements or pvesim's metadata changed.
+# make_venv DIR PYTHON REQUIREMENTS [PVESIM]: (re)install when the requirements or pvesim's metadata
+# changed; pvesim is installed too unless the fourth argument is "no".
 make_venv() {
-  local venv=$1 python=$2 requirements=$3 stamp wanted
+  local venv=$1 python=$2 requirements=$3 with_pvesim=${4:-yes} stamp wanted
   local pvesim="$REPO/tools/pvesim/pyproject.toml"
+  [ "$with_pvesim" = yes ] || pvesim=/dev/null
   stamp="$venv/.lxcri-requirements"
   wanted=$(cat "$requirements" "$pvesim" 2>/dev/null)
   if [ -x "$venv/bin/python" ] && [ "$wanted" = "$(cat "$stamp" 2>/dev/null)" ]; then return 0; fi
@@ -91,6 +93,9 @@ main() {
   py312=$(find_python 3.12) || { echo "setup: python3.12 not found (pyenv install 3.12)" >&2; exit 1; }
   make_venv "$REPO/.venv" "$py312" "$REPO/tests/requirements/core-2.21.txt"
   make_venv "$WORK/venv-2.19" "$py311" "$REPO/tests/requirements/core-2.19.txt"
+  # The pip 'ansible' packages, for the third-party client tests against pvesim.
+  make_venv "$WORK/venv-clients-2.19" "$py311" "$REPO/tests/requirements/clients-2.19.txt" no
+  make_venv "$WORK/venv-clients-2.21" "$py312" "$REPO/tests/requirements/clients-2.21.txt" no
   copy_source_tree
   build_and_install_collection "$REPO/.venv"
 }
