@@ -60,6 +60,12 @@ def local_node():
     return os.uname()[1].split(".")[0]
 
 
+_SET_PASSWORD_SCRIPT = (
+    "if command -v chpasswd >/dev/null 2>&1; then chpasswd; "
+    "else IFS= read -r line; pw=${line#root:}; printf '%s\\n%s\\n' \"$pw\" \"$pw\" | passwd -a sha512 root >/dev/null; fi"
+)
+
+
 class PctTransport:
     name = "pct"
     supports_raw_lxc = True
@@ -204,7 +210,9 @@ class PctTransport:
         """Root password / authorized_keys of an existing, running CT (``update_password: always``)."""
         shown = []
         if password is not None:
-            argv = [self.pct, "exec", str(vmid), "--", "chpasswd"]
+            # chpasswd where the CT has it (Debian & co.), else passwd reading stdin (busybox); the
+            # password only ever travels on stdin, never in an argv.
+            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _SET_PASSWORD_SCRIPT]
             shown.append(argv)
             if not check:
                 self._run(argv, data="root:%s\n" % password)

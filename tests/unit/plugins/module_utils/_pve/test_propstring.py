@@ -14,7 +14,17 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import conffile, model
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
-CORPUS = pathlib.Path(__file__).resolve().parents[5].parent / "shared" / "fixtures" / "pve-container-snapshot-configs"
+
+def _find_corpus():
+    """``../shared/fixtures/...`` next to the repo; also found from the copy the gates make under the repo's .work/."""
+    for directory in pathlib.Path(__file__).resolve().parents:
+        candidate = directory / "shared" / "fixtures" / "pve-container-snapshot-configs"
+        if candidate.is_dir():
+            return candidate
+    return pathlib.Path("shared-corpus-not-found")
+
+
+CORPUS = _find_corpus()
 
 # ---------------------------------------------------------------------------
 # Strategies producing canonical models of each property string.
