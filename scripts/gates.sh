@@ -51,8 +51,8 @@ count_tests() {
   case $counter in
     sanity) n=$(grep -c '^Running sanity test ' "$log"); echo "$n sanity tests ran" | sed 's/^0 .*/0 tests ran/' ;;
     pytest) sum_pytest_counts "$log" ;;
-    molecule) n=$(grep -cE 'INFO +[A-Za-z0-9_-]+ ➜ converge: Executing|Running [A-Za-z0-9_-]+ > converge' "$log")
-              echo "$n converge+idempotence run(s)" | sed 's/^0 .*/0 tests ran/' ;;
+    molecule) n=$(grep -cE '\[[A-Za-z0-9_-]+ > [a-z_]+\] Executing' "$log")
+              echo "$n molecule actions ran" | sed 's/^0 .*/0 tests ran/' ;;
     *) echo "done" ;;
   esac
 }
