@@ -122,8 +122,19 @@ class Request:
         self.root = os.path.normpath(root or DEFAULT_ROOTS[self.runtime])
 
 
-def converge(params, check_mode=False, layout_reader=read_layout):
-    """The whole module run; returns the result dict or raises ``LxcriError``."""
+def converge(params, check_mode=False, layout_reader=read_layout, warn=None):
+    """The whole module run; returns the result dict or raises ``LxcriError``.
+
+    Warnings go to ``warn`` (``AnsibleModule.warn``) when given, else into ``result["warnings"]``.
+    """
+    result = _converge(params, check_mode, layout_reader)
+    if warn is not None:
+        for message in result.pop("warnings", []):
+            warn(message)
+    return result
+
+
+def _converge(params, check_mode, layout_reader):
     req = Request(params, layout_reader)
     paths = RecordPaths(req.root, req.name)
     log_file = paths.runtime_log if (not check_mode or os.path.exists(paths.runtime_log)) else None
