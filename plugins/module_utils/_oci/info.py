@@ -63,4 +63,5 @@ def list_containers(params):
             record = read_record(RecordPaths(root, container["id"]).record)
             result["containers"].append(public_view(detail, record))
         result["commands"].extend(runtime.calls)
+    result["containers"].sort(key=lambda item: (item["runtime"], item["root"], item["id"]))
     return result
