@@ -43,8 +43,8 @@ options:
       - File name of the template, for example C(debian-12-standard_12.7-1_amd64.tar.zst), or its volume id
         C(<storage>:vztmpl/<file>).
       - It must end in C(.tar), C(.tar.gz), C(.tar.xz), C(.tar.zst) or C(.tar.bz2) and use only letters, digits and C(._+-).
+      - Required unless O(oci_bundle) is given (which names the template itself).
     type: str
-    required: true
   storage:
     description:
       - Storage that holds the template; it must allow C(vztmpl) content. Defaults to C(local), or to the storage named in O(name).
@@ -77,6 +77,24 @@ options:
       - Seconds to wait for a download or upload task.
     type: int
     default: 600
+  oci_bundle:
+    description:
+      - An OCI bundle directory (C(config.json) and its root file system) to turn into a template, instead of O(name)/O(src).
+      - The bundle's rootfs becomes C(lxcri-oci-<24 hex digits of its content digest>_<arch>.tar.gz), built reproducibly in
+        O(oci_cache_dir) and uploaded like O(src) with its SHA-256. Two bundles with the same rootfs give the same template,
+        which is made once and reused; the name never depends on time.
+      - The bundle's settings are mapped as Proxmox VE 9.1 runs application containers and returned in RV(container)
+        (hostname, memory and swap from C(linux.resources.memory), cores and cpulimit from the CPU quota and period, cpuunits
+        from the shares, the process as C(entrypoint) with C(cmode=console), env, cwd/user/groups as raw C(lxc.init.*) keys,
+        rlimits and noNewPrivileges as raw C(lxc.*) keys, bind mounts as mount points). Settings without a Proxmox VE equivalent
+        are listed in a warning and in RV(container.unmapped), never dropped silently.
+      - In check mode the template is built in a temporary directory (for its name and checksum) and removed.
+    type: path
+  oci_cache_dir:
+    description:
+      - Where templates built from O(oci_bundle) are kept on the host that runs the module.
+    type: path
+    default: /var/lib/lxcri/oci-templates
 notes:
   - With O(transport=api) the O(node) option is required.
 seealso:
@@ -101,6 +119,12 @@ EXAMPLES = r"""
     src: files/app-base_2.3-1_amd64.tar.zst
     checksum: "sha256:4f0c8e5d8f6b0c1e7a5f1b7d0e0a1c9b3e0f7d2c6a4b8e1f0d3c5a7b9e2f4d6a"
   delegate_to: localhost
+
+- name: Turn an OCI bundle into a template (named by its rootfs digest) and see what its config.json maps to
+  lxcri.containers.pve_template:
+    oci_bundle: /var/lib/lxcri/bundles/web
+    storage: local
+  register: web_template
 
 - name: Remove an old template
   lxcri.containers.pve_template:
@@ -162,6 +186,14 @@ diff:
   description: The template before and after.
   returned: always
   type: dict
+container:
+  description:
+    - With O(oci_bundle), what the bundle maps to. C(params) are M(lxcri.containers.pve_container) options (C(ostemplate),
+      C(hostname), C(memory), C(swap), C(cores), C(cpulimit), C(cpuunits), C(entrypoint), C(cmode), C(mp), C(unprivileged),
+      C(ostype), and C(env), a NUL-separated C(NAME=value) list as Proxmox VE 9.1 stores it), C(env) the same list as a list,
+      C(lxc) the raw C([key, value]) entries, C(unmapped) the settings that could not be mapped, C(template_file) the built template.
+  returned: when O(oci_bundle) is given
+  type: dict
 error_kind:
   description: Machine-readable kind of the failure (C(invalid_argument), C(not_found), C(task_failed), ...).
   returned: failure
@@ -178,19 +210,22 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate.run 
 def argument_spec():
     spec = connection_spec()
     spec.update(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
         storage=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         src=dict(type="path"),
         checksum=dict(type="str"),
         update_catalogue=dict(type="bool", default=True),
         timeout=dict(type="int", default=600),
+        oci_bundle=dict(type="path"),
+        oci_cache_dir=dict(type="path", default="/var/lib/lxcri/oci-templates"),
     )
     return spec
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           required_one_of=[["name", "oci_bundle"]], mutually_exclusive=[["src", "oci_bundle"], ["name", "oci_bundle"]])
     run_module(module, converge)
 
 

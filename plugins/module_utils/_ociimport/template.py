@@ -84,7 +84,7 @@ def build_template(rootfs, directory, arch="amd64"):
         os.makedirs(directory, 0o700)
     tmp = path + ".tmp.%d" % os.getpid()
     try:
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz, \
+        with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz, \
                 tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar:
             root = tar.gettarinfo(rootfs, arcname=".")
             root.mtime = FIXED_MTIME

@@ -135,10 +135,12 @@ def test_same_rootfs_same_name_other_content_other_name(tmp_path):
     assert name.startswith("lxcri-oci-") and name.endswith("_amd64.tar.gz") and len(name) == len("lxcri-oci-_amd64.tar.gz") + 24
 
 
-def test_template_is_reproducible_reused_and_complete(tmp_path):
+def test_template_is_reproducible_reused_and_complete(tmp_path, monkeypatch):
     one = make_rootfs(str(tmp_path / "one"), FILES)
     two = make_rootfs(str(tmp_path / "two"), FILES)
     name1, path1, sha1, created1 = template.build_template(one, str(tmp_path / "cache1"))
+    # another process, another directory: the temporary file name must not leak into the gzip header
+    monkeypatch.setattr(template.os, "getpid", lambda: 4242)
     name2, path2, sha2, created2 = template.build_template(two, str(tmp_path / "cache2"))
     assert created1 and created2
     assert (name1, sha1) == (name2, sha2)
