@@ -62,7 +62,8 @@ class Mapped:
 
 
 def quote_arg(arg):
-    """One argument for ``entrypoint`` (LXC splits ``lxc.init.cmd`` on blanks and honours '…' and "…")."""
+    """One argument for ``entrypoint``, a single string split back into words shell-style ('…' and "…" group a word);
+    ``None`` when no such quoting can carry it (control characters, or both quote kinds)."""
     if any(ord(ch) < 32 and ch != "\t" for ch in arg):
         return None
     if arg and _SAFE_WORD.match(arg):

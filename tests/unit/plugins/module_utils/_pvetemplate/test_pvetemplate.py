@@ -398,3 +398,37 @@ def test_api_calls(tmp_path):
     with pytest.raises(LxcriError) as err:
         templates.update_catalogue()
     assert "pveam update" in err.value.msg
+
+
+# -- oci_bundle parameters (run.from_oci_bundle) ------------------------------------------------------------------
+
+def test_oci_bundle_excludes_name_src_checksum_and_absent(tmp_path):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import run as runmod
+    base = {"oci_bundle": str(tmp_path / "b"), "storage": None, "state": "present", "oci_cache_dir": str(tmp_path / "c")}
+    for extra, field in (({"src": "/x.tar.gz"}, "src"), ({"name": "x.tar.gz"}, "name"), ({"checksum": "sha256:" + "0" * 64}, "checksum"),
+                         ({"state": "absent"}, "oci_bundle")):
+        with pytest.raises(LxcriError) as err:
+            runmod.from_oci_bundle(dict(base, **extra), False, None)
+        assert err.value.details["field"] == field
+
+
+def test_oci_bundle_becomes_an_upload_of_the_built_template(tmp_path):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import run as runmod
+    bundle = tmp_path / "b"
+    (bundle / "rootfs" / "bin").mkdir(parents=True)
+    (bundle / "rootfs" / "bin" / "true").write_bytes(b"x")
+    (bundle / "config.json").write_text(json.dumps({"root": {"path": "rootfs"}, "process": {"args": ["/bin/true"], "cwd": "/"}}))
+    params, imported = runmod.from_oci_bundle({"oci_bundle": str(bundle), "storage": "local", "state": "present",
+                                               "oci_cache_dir": str(tmp_path / "cache")}, False, None)
+    assert params["name"] == imported["template_name"] and params["src"] == imported["template_file"]
+    assert params["checksum"] == "sha256:" + imported["template_sha256"]
+    assert os.path.dirname(params["src"]) == str(tmp_path / "cache")
+    desired = model.Desired(dict(params, update_catalogue=True))
+    assert desired.source == "file" and desired.checksum == ("sha256", imported["template_sha256"])
+    # check mode builds into the scratch directory instead of the cache
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    params2, _ = runmod.from_oci_bundle({"oci_bundle": str(bundle), "storage": "local", "state": "present",
+                                         "oci_cache_dir": str(tmp_path / "cache2")}, True, str(scratch))
+    assert os.path.dirname(params2["src"]) == str(scratch) and not (tmp_path / "cache2").exists()
+    assert params2["name"] == params["name"] and params2["checksum"] == params["checksum"]
