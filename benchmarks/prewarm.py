@@ -98,7 +98,7 @@ def main():
             create = [pct, "create", str(VMID), volid, "--storage", "local-lvm", "--hostname", "bench"]
             destroy = [pct, "destroy", str(VMID)]
             cold, warm, alone = [], [], []
-            for _ in range(args.runs):
+            for _run in range(args.runs):
                 cold.append(timed([[pveam, "download", "local", name], create], env))
                 run(destroy, env)
                 run([pveam, "remove", volid], env)

@@ -428,7 +428,69 @@ def test_oci_bundle_becomes_an_upload_of_the_built_template(tmp_path):
     # check mode builds into the scratch directory instead of the cache
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    params2, _ = runmod.from_oci_bundle({"oci_bundle": str(bundle), "storage": "local", "state": "present",
-                                         "oci_cache_dir": str(tmp_path / "cache2")}, True, str(scratch))
+    params2, _imported2 = runmod.from_oci_bundle({"oci_bundle": str(bundle), "storage": "local", "state": "present",
+                                                  "oci_cache_dir": str(tmp_path / "cache2")}, True, str(scratch))
     assert os.path.dirname(params2["src"]) == str(scratch) and not (tmp_path / "cache2").exists()
     assert params2["name"] == params["name"] and params2["checksum"] == params["checksum"]
+
+
+# -- the pve_container hook (ocihook) -----------------------------------------------------------------------------
+
+class HookModule:
+    def __init__(self, params, check_mode=False):
+        self.params = params
+        self.check_mode = check_mode
+        self.warnings = []
+
+    def warn(self, msg):
+        self.warnings.append(msg)
+
+
+def _bundle(tmp_path, name, hostname, sysctl=False):
+    bundle = tmp_path / name
+    (bundle / "rootfs" / "bin").mkdir(parents=True)
+    (bundle / "rootfs" / "bin" / "app").write_bytes(b"same rootfs")
+    config = {"root": {"path": "rootfs"}, "hostname": hostname,
+              "process": {"args": ["/bin/app", "--serve"], "cwd": "/srv", "env": ["A=1", "B=two words"]},
+              "linux": {"namespaces": [{"type": "network"}], "resources": {"memory": {"limit": 128 << 20}}}}
+    if sysctl:
+        config["linux"]["sysctl"] = {"net.ipv4.ip_forward": "1"}
+    (bundle / "config.json").write_text(json.dumps(config))
+    return str(bundle)
+
+
+def test_hook_uploads_once_and_merges_settings(tmp_path):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import ocihook
+    store = tmp_path / "store"
+    store.mkdir()
+    fake = FakeTemplates(store)
+    base = {"vmid": 9420, "oci_cache_dir": str(tmp_path / "cache"), "memory": 512, "lxc": [["lxc.init.cwd", "/override"]]}
+    module = HookModule(dict(base, oci_bundle=_bundle(tmp_path, "a", "app-a", sysctl=True)))
+    params, result = ocihook.apply_oci_bundle(module, None, templates=fake)
+    assert result["changed"] is True and [c[0] for c in fake.calls] == ["upload"]
+    assert params["ostemplate"] == result["volid"] and params["ostemplate"].startswith("local:vztmpl/lxcri-oci-")
+    assert params["memory"] == 512                      # declared wins over the bundle's 128
+    assert params["hostname"] == "app-a" and params["entrypoint"] == "/bin/app --serve" and params["cmode"] == "console"
+    assert ["lxc.init.cwd", "/override"] in params["lxc"] and ["lxc.init.cwd", "/srv"] not in params["lxc"]
+    assert ["lxc.environment", "A=1"] in params["lxc"] and ["lxc.environment", "B=two words"] in params["lxc"]
+    assert "oci_bundle" not in params and "env" not in params
+    assert len(module.warnings) == 1 and "linux.sysctl" in module.warnings[0]
+    # a second bundle with the same rootfs reuses the template
+    module_b = HookModule(dict(base, oci_bundle=_bundle(tmp_path, "b", "app-b")))
+    params_b, result_b = ocihook.apply_oci_bundle(module_b, None, templates=fake)
+    assert result_b["changed"] is False and params_b["ostemplate"] == params["ostemplate"]
+    assert [c[0] for c in fake.calls] == ["upload"] and module_b.warnings == []
+    with pytest.raises(LxcriError) as err:
+        ocihook.apply_oci_bundle(HookModule(dict(base, oci_bundle="/x", ostemplate="local:vztmpl/a.tar.gz")), None, templates=fake)
+    assert err.value.details["field"] == "ostemplate"
+
+
+def test_hook_in_check_mode_uploads_nothing(tmp_path):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import ocihook
+    store = tmp_path / "store"
+    store.mkdir()
+    fake = FakeTemplates(store)
+    module = HookModule({"vmid": 9421, "oci_cache_dir": str(tmp_path / "cache"), "oci_bundle": _bundle(tmp_path, "a", "x")}, check_mode=True)
+    params, result = ocihook.apply_oci_bundle(module, None, templates=fake)
+    assert result["changed"] is True and fake.calls == [] and not (tmp_path / "cache").exists()
+    assert params["ostemplate"].startswith("local:vztmpl/lxcri-oci-")
