@@ -215,7 +215,8 @@ options:
     description:
       - V(on_create) sets O(password) and O(ssh_public_keys) only when the container is created (they cannot be read back).
       - V(always) also sets them inside an existing running container on every run (reported as a change each time);
-        needs O(transport=pct).
+        needs O(transport=pct). The password goes to C(chpasswd) (or busybox C(passwd)) in the container on stdin,
+        never on a command line; the keys replace C(/root/.ssh/authorized_keys).
     type: str
     choices: [on_create, always]
     default: on_create
