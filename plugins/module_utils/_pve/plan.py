@@ -49,6 +49,9 @@ class ConfigDelta:
         return pending
 
 
+EMPTY_MEANS_UNSET = ("description", "tags", "nameserver", "searchdomain", "features", "startup", "hookscript", "timezone")
+
+
 def complete_desired(current, desired, exclusive=False):
     """Complete ``desired`` against ``current``; returns (completed desired, [(disk, size)] to grow)."""
     current = current or {}
@@ -90,6 +93,12 @@ def plan_config(current, desired, exclusive=False):
         removable = [key for key in current if (model.is_net(key) or model.is_mp(key)) and key not in completed]
         if completed.get("tags", 0) is None:
             removable.append("tags")
+    # An empty value ("" description, [] tags/nameservers, {} features) means "not set": Proxmox stores
+    # nothing for it, so it is a delete, never a write that would read back as absent forever.
+    for key, value in list(compare_to.items()):
+        if value in ("", [], {}) and key in EMPTY_MEANS_UNSET:
+            compare_to[key] = None
+            removable.append(key)
     changes = compare(current, dict((k, v) for k, v in compare_to.items() if v is not None), removable_keys=removable)
     after = copy.deepcopy(current)
     for change in changes:

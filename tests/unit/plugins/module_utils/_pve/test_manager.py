@@ -255,3 +255,13 @@ def test_create_timeout_does_not_remove_a_ct_whose_task_may_still_run():
         run(pve, WEB)
     assert err.value.error_kind == "timeout" and "not attempted" in err.value.details["cleanup"]
     assert 120 in pve.cts
+
+
+@pytest.mark.parametrize("key,empty", [("description", ""), ("tags", []), ("nameserver", []), ("features", {}), ("startup", {})])
+def test_an_empty_value_deletes_the_key_and_then_converges(key, empty):
+    pve = FakePve()
+    run(pve, WEB)
+    result = run(pve, WEB, exclusive=(key == "tags"), **{key: empty})
+    assert result["_calls"] == [["pct", "set", "120", "--delete", key]]
+    assert key not in result["config"]
+    assert not run(pve, WEB, exclusive=(key == "tags"), **{key: empty})["changed"]
