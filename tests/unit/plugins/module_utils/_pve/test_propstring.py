@@ -117,6 +117,24 @@ def test_description_decode_of_encoded_text_is_identity(text):
     assert ps.decode_text(encoded) == text
 
 
+@settings(max_examples=200)
+@given(net_models, st.randoms(use_true_random=False), st.sampled_from([("1", "0"), ("yes", "no"), ("on", "off"), ("true", "false")]))
+def test_parse_then_format_is_stable_whatever_order_and_boolean_spelling(net, rnd, spelling):
+    """Proxmox stores features/startup verbatim and old configs keep any sub-key order: all parse to one canonical form."""
+    canonical = ps.format_propstring("net0", net)
+    parts = canonical.split(",")
+    rnd.shuffle(parts)
+    respelled = []
+    for part in parts:
+        name, value = part.split("=", 1)
+        if ps.SCHEMAS["net"]["keys"].get(name) == "bool":
+            value = spelling[0] if value == "1" else spelling[1]
+        respelled.append("%s=%s" % (name, value))
+    parsed = ps.parse_propstring("net0", ",".join(respelled))
+    assert parsed == net
+    assert ps.format_propstring("net0", parsed) == canonical
+
+
 # ---------------------------------------------------------------------------
 # What the contract says Proxmox writes.
 
