@@ -39,8 +39,12 @@ def templates_over(module, transport, timeout=600):
     return ApiTemplates(transport, node=module.params.get("node"), timeout=timeout)
 
 
-def merge(params, imported):
-    """The pve_container parameters: declared values win over mapped ones."""
+def merge(params, imported, raw_lxc=True):
+    """The pve_container parameters: declared values win over mapped ones.
+
+    Without ``raw_lxc`` (the API transport cannot write raw ``lxc.*`` keys) the raw entries are
+    returned as unmapped instead, so they end up in the warning.
+    """
     merged = dict(params)
     merged["ostemplate"] = imported["ostemplate"]
     for key, value in imported["params"].items():
@@ -50,6 +54,10 @@ def merge(params, imported):
             merged[key] = value
     env = [item for item in (imported["params"].get("env") or "").split("\0") if item]
     raw = [list(item) for item in imported["lxc"]] + [[RAW_ENV_KEY, item] for item in env]
+    if raw and not raw_lxc:
+        imported["unmapped"] = list(imported["unmapped"]) + [
+            "%s=%s: a raw LXC key, which only transport pct can write" % (key, value) for key, value in raw]
+        return merged
     if raw:
         declared = [list(item) for item in (merged.get("lxc") or [])]
         declared_keys = set(item[0] for item in declared if item)
@@ -75,9 +83,9 @@ def apply_oci_bundle(module, transport, params=None, check_mode=None, warn=None,
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    if imported["warning"]:
-        warn(imported["warning"])
-    merged = merge(params, imported)
+    merged = merge(params, imported, raw_lxc=getattr(transport, "supports_raw_lxc", True))
+    if imported["unmapped"]:
+        warn("oci_bundle: %d setting(s) of config.json are not applied: %s" % (len(imported["unmapped"]), "; ".join(imported["unmapped"])))
     for key in ("oci_bundle", "oci_storage", "oci_cache_dir"):
         merged.pop(key, None)
     result["unmapped"] = imported["unmapped"]

@@ -494,3 +494,19 @@ def test_hook_in_check_mode_uploads_nothing(tmp_path):
     params, result = ocihook.apply_oci_bundle(module, None, templates=fake)
     assert result["changed"] is True and fake.calls == [] and not (tmp_path / "cache").exists()
     assert params["ostemplate"].startswith("local:vztmpl/lxcri-oci-")
+
+
+def test_hook_over_the_api_reports_raw_lxc_keys_instead_of_passing_them(tmp_path):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import ocihook
+
+    class ApiLike:
+        supports_raw_lxc = False
+
+    store = tmp_path / "store"
+    store.mkdir()
+    module = HookModule({"vmid": 9422, "oci_cache_dir": str(tmp_path / "cache"), "oci_bundle": _bundle(tmp_path, "a", "x")})
+    params, result = ocihook.apply_oci_bundle(module, ApiLike(), templates=FakeTemplates(store))
+    assert "lxc" not in params
+    assert params["entrypoint"] == "/bin/app --serve"
+    assert "lxc.environment=A=1: a raw LXC key, which only transport pct can write" in result["unmapped"]
+    assert len(module.warnings) == 1 and "lxc.init.cwd=/srv" in module.warnings[0]
