@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
-import hostcheck_samples as S
 import pytest
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck import checks, parse
 from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck.run import host_check
+
+# The recorded outputs live next to this file (loaded by path: ansible-test does not put test directories on sys.path).
+_SPEC = importlib.util.spec_from_file_location("hostcheck_samples", os.path.join(os.path.dirname(__file__), "hostcheck_samples.py"))
+S = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(S)
 
 
 class FakeHost:
