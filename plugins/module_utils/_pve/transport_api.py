@@ -11,6 +11,7 @@ sent as ``1``/``0`` (proxmoxer would send ``"True"``); ``PUT config`` carries th
 from __future__ import annotations
 
 import re
+import time
 import traceback
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
@@ -300,9 +301,32 @@ class ApiTransport:
         return self._shown("DELETE", path, body)
 
     def template(self, vmid, node=None, check=False):
+        """``POST …/template`` forks a ``vztemplate`` worker but returns null (no UPID): find the task and wait for it."""
         node = self._node(node)
         path = "/nodes/%s/lxc/%s/template" % (node, vmid)
         if not check:
-            result = self._call("POST", path, "converting CT %s to a template" % vmid)
-            self._wait(result, "converting CT %s to a template" % vmid, node=node)
+            what = "converting CT %s to a template" % vmid
+            started = int(time.time()) - 5
+            result = self._call("POST", path, what)
+            upid = result if str(result or "").startswith("UPID:") else self._find_task(node, vmid, "vztemplate", started)
+            if upid:
+                self._wait(upid, what, node=node)
+            else:
+                self._poll_template(vmid, node, what)
         return self._shown("POST", path)
+
+    def _find_task(self, node, vmid, task_type, since):
+        tasks_list = self._call("GET", "/nodes/%s/tasks" % node, "listing tasks", vmid=vmid, typefilter=task_type, source="all") or []
+        candidates = [t for t in tasks_list if t.get("type") == task_type and int(t.get("starttime") or 0) >= since]
+        if not candidates:
+            return None
+        return max(candidates, key=lambda t: int(t.get("starttime") or 0)).get("upid")
+
+    def _poll_template(self, vmid, node, what):
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            current = self._call("GET", "/nodes/%s/lxc/%s/status/current" % (node, vmid), what) or {}
+            if str(current.get("template") or "0") in ("1", "True", "true"):
+                return
+            (self._sleep or time.sleep)(1)
+        raise LxcriError("%s did not finish within timeout=%ss (no task found to follow)" % (what, self.timeout), errors.TIMEOUT)

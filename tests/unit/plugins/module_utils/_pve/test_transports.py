@@ -250,3 +250,25 @@ def test_missing_or_old_proxmoxer_gives_an_actionable_error(monkeypatch):
     with pytest.raises(LxcriError) as err:
         transport_api.check_proxmoxer()
     assert err.value.error_kind == "runtime_missing" and "1.2.0" in err.value.msg
+
+
+class TemplateApi(FakeApi):
+    upid = "UPID:pve:00000009:00000002:7FFFFFFF:vztemplate:120:auto@pve!ansible:"
+
+    def answer(self, method, path, params):
+        if path.endswith("/template"):
+            return None
+        if path == "/nodes/pve/tasks":
+            return [{"upid": "UPID:pve:1:2:00000001:vztemplate:120:x:", "type": "vztemplate", "starttime": 1},
+                    {"upid": self.upid, "type": "vztemplate", "starttime": 2 ** 31 - 1}]
+        if path.endswith("/status"):
+            return {"status": "stopped", "exitstatus": "Template feature is not available for 'local:120/vm-120-disk-0.raw'"}
+        return super().answer(method, path, params)
+
+
+def test_api_template_follows_the_worker_although_the_call_returns_no_upid():
+    transport = ApiTransport(dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x"), node="pve", api_factory=TemplateApi)
+    with pytest.raises(LxcriError) as err:
+        transport.template(120)
+    assert err.value.error_kind == "task_failed" and err.value.details["upid"] == TemplateApi.upid
+    assert "Template feature is not available" in err.value.msg
