@@ -336,6 +336,8 @@ class Manager:
                       % (vmid, ", ".join(sorted(c.key for c in left.changes) + [d for d, _s in left.resize])))
 
     def _result(self, plan, vmid, node, status, config_flat, restart_required, created=False, template=False, lxc=None, pending=None):
+        for warning in getattr(self.t, "warnings", []):
+            self.warn(warning)
         result = plan.result(hidden_keys=SECRET_KEYS)
         config = split_public(config_flat, lxc)[0] if config_flat is not None else {}
         if isinstance(config.get("password"), str):

@@ -100,6 +100,7 @@ class ApiTransport:
         self.node = node
         self.timeout = timeout
         self.reads = []
+        self.warnings = []
         self._sleep = sleep
         kwargs = dict(port=params.get("api_port") or 8006, user=self.user, verify_ssl=bool(params.get("validate_certs")),
                       timeout=params.get("api_timeout") or 30)
@@ -151,9 +152,15 @@ class ApiTransport:
         kwargs = {}
         if self._sleep is not None:
             kwargs["sleep"] = self._sleep
-        return tasks.wait(lambda: self._call("GET", base + "/status", "reading task %s" % upid),
-                          lambda: self._call("GET", base + "/log", "reading task log", start=0, limit=100000),
-                          upid, timeout or self.timeout, what, **kwargs)
+
+        def get_log():
+            return self._call("GET", base + "/log", "reading task log", start=0, limit=100000)
+
+        status = tasks.wait(lambda: self._call("GET", base + "/status", "reading task %s" % upid), get_log,
+                            upid, timeout or self.timeout, what, **kwargs)
+        if status.get("warnings"):
+            self.warnings.extend("%s: %s" % (what, line) for line in tasks.log_tail(get_log, lines=200) if line.startswith("WARN: "))
+        return status
 
     def _node(self, node):
         node = node or self.node

@@ -78,6 +78,7 @@ class PctTransport:
         self.node = node or local_node()
         self.timeout = timeout
         self.reads = []
+        self.warnings = []
 
     # -- low level -----------------------------------------------------------------
     def _run(self, argv, shown=None, data=None, timeout=None, read=False, task=False):
@@ -98,6 +99,9 @@ class PctTransport:
                              cmd=shown, rc=rc, stdout=out, stderr=err)
         if len(argv) > 1 and argv[1] in _EXIT0_ON_TASK_FAILURE and messages.error_lines(err):
             raise LxcriError(messages.error_lines(err)[-1], messages.classify(err, errors.TASK_FAILED), cmd=shown, rc=rc, stdout=out, stderr=err)
+        if not read:
+            self.warnings.extend("%s: %s" % (" ".join(shown[1:3]), line.strip()) for line in (out or "").splitlines()
+                                 if line.startswith("WARN: "))
         return out, err
 
     # -- reads -----------------------------------------------------------------------

@@ -272,3 +272,22 @@ def test_api_template_follows_the_worker_although_the_call_returns_no_upid():
         transport.template(120)
     assert err.value.error_kind == "task_failed" and err.value.details["upid"] == TemplateApi.upid
     assert "Template feature is not available" in err.value.msg
+
+
+def test_task_warnings_are_collected_not_failures():
+    module = FakeModule([(0, "extracting archive\nWARN: Systemd 257 detected. You may need to enable nesting.\n", "Task finished with 1 warning(s)!\n")])
+    transport = PctTransport(module, node="pve")
+    transport.start(120)
+    assert transport.warnings == ["start 120: WARN: Systemd 257 detected. You may need to enable nesting."]
+
+    class WarnApi(FakeApi):
+        def answer(self, method, path, params):
+            if path.endswith("/status"):
+                return {"status": "stopped", "exitstatus": "WARNINGS: 1"}
+            if path.endswith("/log"):
+                return [{"n": 1, "t": "starting"}, {"n": 2, "t": "WARN: Systemd 257 detected. You may need to enable nesting."}]
+            return super().answer(method, path, params)
+
+    api = ApiTransport(dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x"), node="pve", api_factory=WarnApi)
+    api.start(120)
+    assert api.warnings == ["start of CT 120: WARN: Systemd 257 detected. You may need to enable nesting."]
