@@ -80,3 +80,22 @@ def test_api_options_fall_back_to_the_environment(monkeypatch, capsys):
     assert (seen["api_host"], seen["api_port"], seen["api_token_id"], seen["api_token_secret"]) == ("pve1.example.com", 8443, "ci@pve!ansible", "uuid-secret")
     assert seen["validate_certs"] is False and seen["api_timeout"] == 90 and seen["api_user"] is None
     assert "uuid-secret" not in json.dumps(out)
+
+
+class _AutoModule:
+    def __init__(self, has_pct, **params):
+        self.has_pct = has_pct
+        self.params = dict(dict((k, None) for k in pve_container.argument_spec()), transport="auto", **params)
+
+    def get_bin_path(self, name, required=False):
+        return "/usr/sbin/%s" % name if self.has_pct else None
+
+
+def test_transport_auto_picks_pct_on_a_node_and_the_api_elsewhere():
+    from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
+    from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import make_transport
+
+    assert make_transport(_AutoModule(True)).name == "pct"
+    with pytest.raises(LxcriError) as err:
+        make_transport(_AutoModule(False))
+    assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith("api_host")
