@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright (c) lxcri.containers contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -49,7 +48,7 @@ def workload(count):
 
 def best_of(repeat, func):
     timings = []
-    for _ in range(repeat):
+    for _run in range(repeat):
         start = time.perf_counter()
         func()
         timings.append(time.perf_counter() - start)
