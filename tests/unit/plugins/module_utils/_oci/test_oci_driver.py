@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._oci import manager, procwatch
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.bundle import config_digest, load_bundle
+from ansible_collections.lxcri.containers.plugins.module_utils._oci.info import list_containers
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.lock import ContainerLock
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.record import RecordPaths, make_record, read_record, write_record
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.runtime import Runtime, find_executable, read_log_messages
@@ -351,3 +352,17 @@ def test_check_mode_converge_runs_one_state_and_writes_nothing(tmp_path):
     # planned argv carry the --log a real run would pass, though check mode could not pass it
     assert "--log" in result["actions"][1]["argv"] and "--log" not in result["commands"][0]
     assert result["container"]["status"] == "stopped" and result["container"]["managed"] is False
+
+
+def test_info_lists_an_existing_root_through_the_runtime(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    result = list_containers({"runtime": "runc", "root": [str(root)], "executable": fake_runtime(tmp_path), "name": None})
+    assert result["containers"] == [] and result["skipped"] == []
+    assert [argv[-3:] for argv in result["commands"]] == [["list", "--format", "json"]]
+    with pytest.raises(LxcriError) as info:
+        list_containers({"runtime": "all", "root": None, "executable": "/bin/true", "name": None})
+    assert info.value.details["field"] == "executable"
+    with pytest.raises(LxcriError) as info:
+        list_containers({"runtime": "runc", "root": None, "executable": None, "name": ["bad/name"]})
+    assert info.value.details["field"] == "name"
