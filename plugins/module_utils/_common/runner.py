@@ -19,5 +19,9 @@ def run_module(module, converge):
     try:
         result = converge(module)
     except LxcriError as exc:
-        module.fail_json(**exc.to_result())
-    module.exit_json(**result)
+        failure = exc.to_result()
+    else:
+        module.exit_json(**result)
+    # Outside the except block: ansible-core 2.19 would attach the traceback of an
+    # expected, fully explained failure.
+    module.fail_json(**failure)
