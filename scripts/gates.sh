@@ -59,8 +59,8 @@ count_tests() {
 
 # ansible-test units runs pytest once per context (controller, target): add up every summary line.
 sum_pytest_counts() {
-  grep -E '^=+ .*[0-9]+ (passed|failed|error)' "$1" | awk '
-    { for (i = 2; i < NF; i++) if ($(i) ~ /^[0-9]+$/) { word = $(i + 1); gsub(/[^a-z]/, "", word); total[word] += $(i) } }
+  grep -E '^(=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s' "$1" | awk '
+    { for (i = 1; i < NF; i++) if ($(i) ~ /^[0-9]+$/) { word = $(i + 1); gsub(/[^a-z]/, "", word); total[word] += $(i) } }
     END { if (total["passed"] + total["failed"] + total["errors"] + total["error"] == 0) { print "0 tests ran"; exit }
           printf "%d passed, %d failed, %d skipped\n", total["passed"], total["failed"], total["skipped"] }'
 }

@@ -16,12 +16,11 @@ def run_module(module, converge):
     error carries (``details``) is returned too, so ``actions`` run before the
     failure stay visible.
     """
+    failure = None
     try:
-        result = converge(module)
+        module.exit_json(**converge(module))
     except LxcriError as exc:
         failure = exc.to_result()
-    else:
-        module.exit_json(**result)
     # Outside the except block: ansible-core 2.19 would attach the traceback of an
     # expected, fully explained failure.
     module.fail_json(**failure)
