@@ -15,7 +15,18 @@ from pvesim import pct
 from pvesim.state import State
 
 REPO = Path(__file__).resolve().parents[3]
-CORPUS = REPO.parent / "shared" / "fixtures" / "pve-container-snapshot-configs"
+CORPUS_SUFFIX = Path("shared") / "fixtures" / "pve-container-snapshot-configs"
+
+
+def _find_corpus():
+    """``../shared/fixtures/...`` beside the repository, also from the copy the gates make under .work/."""
+    for directory in REPO.parents:
+        if (directory / CORPUS_SUFFIX).is_dir():
+            return directory / CORPUS_SUFFIX
+    return REPO.parent / CORPUS_SUFFIX
+
+
+CORPUS = _find_corpus()
 
 
 class Result:
