@@ -300,7 +300,7 @@ def main():
         ],
         supports_check_mode=True,
     )
-    run_module(module, lambda mod: converge(mod.params, check_mode=mod.check_mode, warn=mod.warn))
+    run_module(module, lambda mod: converge(mod.params, mod.run_command, check_mode=mod.check_mode, warn=mod.warn))
 
 
 if __name__ == "__main__":

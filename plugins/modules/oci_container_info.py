@@ -145,7 +145,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    run_module(module, lambda mod: list_containers(mod.params))
+    run_module(module, lambda mod: list_containers(mod.params, mod.run_command))
 
 
 if __name__ == "__main__":

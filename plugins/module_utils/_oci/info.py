@@ -38,7 +38,7 @@ def _sources(params):
     return sources
 
 
-def list_containers(params):
+def list_containers(params, run_command):
     """The module result: ``containers`` (sorted by runtime, root, id), ``commands`` and ``skipped`` runtimes."""
     filters = params.get("name") or []
     for item in filters:
@@ -52,7 +52,7 @@ def list_containers(params):
                 raise
             result["skipped"].append({"runtime": name, "root": root, "reason": "%s is not installed" % name})
             continue
-        runtime = Runtime(name, binary, root)
+        runtime = Runtime(name, binary, root, run_command=run_command)
         found = runtime.list()
         for container in found:
             if filters and container["id"] not in filters:

@@ -122,23 +122,25 @@ class Request:
         self.root = os.path.normpath(root or DEFAULT_ROOTS[self.runtime])
 
 
-def converge(params, check_mode=False, layout_reader=read_layout, warn=None):
+def converge(params, run_command, check_mode=False, layout_reader=read_layout, warn=None):
     """The whole module run; returns the result dict or raises ``LxcriError``.
+
+    ``run_command`` is ``AnsibleModule.run_command``: every runtime call goes through it.
 
     Warnings go to ``warn`` (``AnsibleModule.warn``) when given, else into ``result["warnings"]``.
     """
-    result = _converge(params, check_mode, layout_reader)
+    result = _converge(params, run_command, check_mode, layout_reader)
     if warn is not None:
         for message in result.pop("warnings", []):
             warn(message)
     return result
 
 
-def _converge(params, check_mode, layout_reader):
+def _converge(params, run_command, check_mode, layout_reader):
     req = Request(params, layout_reader)
     paths = RecordPaths(req.root, req.name)
     log_file = paths.runtime_log if (not check_mode or os.path.exists(paths.runtime_log)) else None
-    runtime = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, log_file)
+    runtime = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, log_file, run_command=run_command)
     # planned argv always show the --log a real run uses, even when check mode cannot pass it yet
     planner = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, paths.runtime_log)
     if check_mode:

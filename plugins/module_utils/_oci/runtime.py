@@ -4,10 +4,11 @@
 """The runc/crun driver: render argv with the same global flags on every call and run it safely.
 
 Every call gets ``--root``, ``--systemd-cgroup`` (when asked) and ``--log <file> --log-format json``
-in the same form.  Every call runs with stdin from /dev/null.  ``create`` hands the container
-its stdout/stderr, so for ``create`` both go to the container's log file, never to a pipe
-of ours (a container holding our pipe would hang the reader).  Runtime errors are read back
-from the ``--log`` JSON lines written during the call.
+in the same form, and runs through ``AnsibleModule.run_command`` under ``timeout(1)``.
+``create`` hands the container its stdio, so ``create`` runs behind a ``sh -c 'exec ...'``
+that gives it stdin from /dev/null and stdout/stderr appended to the container's log file,
+never a pipe of ours (a container holding our pipe would hang the reader).  Runtime errors
+are read back from the ``--log`` JSON lines written during the call.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import (
     RUNTIME_ERROR,
@@ -29,6 +29,11 @@ from ansible_collections.lxcri.containers.plugins.module_utils._oci.state import
 RUNTIMES = ("crun", "runc")
 DEFAULT_ROOTS = {"runc": "/run/runc", "crun": "/run/crun"}
 EXTRA_PATH = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+# The container's stdio for ``create``: "$0" is the log file, "$@" the runtime argv (no interpolation).
+_STDIO_TO_FILE = 'exec "$@" </dev/null >>"$0" 2>&1'
+# timeout(1) exits 124 when it stopped the command, 137 when it had to SIGKILL it.
+_TIMED_OUT = (124, 137)
 
 # Texts both runtimes print when the id is unknown (runc; crun 1.x; crun HEAD).
 _NOT_FOUND_MARKERS = ("does not exist", "No such file or directory")
@@ -102,9 +107,13 @@ def read_log_messages(path, offset):
 
 
 class Runtime:
-    """A runtime binary bound to one ``--root``; records the argv of every call in ``calls``."""
+    """A runtime binary bound to one ``--root``; records the argv of every call in ``calls``.
 
-    def __init__(self, name, executable, root, systemd_cgroup=False, log_file=None, timeout=120):
+    ``run_command`` is ``AnsibleModule.run_command`` (or a callable with its signature and
+    ``(rc, stdout, stderr)`` result); planning-only instances never call it.
+    """
+
+    def __init__(self, name, executable, root, systemd_cgroup=False, log_file=None, timeout=120, run_command=None):
         if name not in RUNTIMES:
             raise invalid_argument("runtime", "must be one of %s, got %r" % (", ".join(RUNTIMES), name))
         self.name = name
@@ -113,6 +122,7 @@ class Runtime:
         self.systemd_cgroup = systemd_cgroup
         self.log_file = log_file
         self.timeout = timeout
+        self.run_command = run_command
         self.calls = []
 
     def global_args(self):
@@ -157,27 +167,17 @@ class Runtime:
                 offset = os.path.getsize(self.log_file)
             except OSError:
                 offset = 0
+        command = list(argv)
+        if output_path:
+            command = ["/bin/sh", "-c", _STDIO_TO_FILE, output_path] + command
+        if self.timeout:
+            command = ["timeout", "--kill-after=5", str(self.timeout)] + command
         try:
-            with open(os.devnull, "rb") as devnull:
-                if output_path:
-                    with open(output_path, "ab") as out:
-                        proc = subprocess.Popen(argv, stdin=devnull, stdout=out, stderr=out, close_fds=True)
-                        try:
-                            rc = proc.wait(timeout=self.timeout)
-                        except subprocess.TimeoutExpired:
-                            proc.kill()
-                            proc.wait()
-                            raise
-                    stdout, stderr = "", ""
-                else:
-                    done = subprocess.run(argv, stdin=devnull, capture_output=True, close_fds=True, timeout=self.timeout, check=False)
-                    rc = done.returncode
-                    stdout = done.stdout.decode("utf-8", "replace")
-                    stderr = done.stderr.decode("utf-8", "replace")
-        except subprocess.TimeoutExpired:
-            raise LxcriError("%s %s did not finish within %s s" % (self.name, argv[len(self.global_args())], self.timeout), TIMEOUT, cmd=argv) from None
+            rc, stdout, stderr = self.run_command(command, expand_user_and_vars=False)
         except OSError as exc:
             raise LxcriError("cannot run %s: %s" % (argv[0], exc), RUNTIME_MISSING, cmd=argv) from None
+        if self.timeout and rc in _TIMED_OUT:
+            raise LxcriError("%s %s did not finish within %s s" % (self.name, argv[len(self.global_args())], self.timeout), TIMEOUT, cmd=argv)
         call = Call(list(argv), rc, stdout, stderr, read_log_messages(self.log_file, offset))
         if check and rc != 0:
             if output_path and not call.log_messages:

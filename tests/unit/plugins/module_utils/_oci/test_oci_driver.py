@@ -186,6 +186,13 @@ exit 0
 """
 
 
+def run_command(args, expand_user_and_vars=True):
+    """``AnsibleModule.run_command``'s contract, enough for the driver."""
+    assert expand_user_and_vars is False, "bundle paths must reach the runtime unexpanded"
+    done = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    return done.returncode, done.stdout.decode(), done.stderr.decode()
+
+
 def fake_runtime(tmp_path):
     path = tmp_path / "fake-runc"
     path.write_text(FAKE_RUNTIME)
@@ -197,7 +204,7 @@ def test_run_sends_create_stdio_to_the_log_file_and_reports_log_errors(tmp_path)
     root = tmp_path / "root"
     root.mkdir()
     out = tmp_path / "container.log"
-    runtime = Runtime("runc", fake_runtime(tmp_path), str(root), log_file=str(tmp_path / "rt.log"))
+    runtime = Runtime("runc", fake_runtime(tmp_path), str(root), log_file=str(tmp_path / "rt.log"), run_command=run_command)
     with pytest.raises(LxcriError) as info:
         runtime.run(runtime.create_argv("w", "/b"), output_path=str(out))
     assert info.value.error_kind == "runtime_error"
@@ -209,7 +216,7 @@ def test_run_sends_create_stdio_to_the_log_file_and_reports_log_errors(tmp_path)
 
 
 def test_state_of_a_missing_root_runs_nothing(tmp_path):
-    runtime = Runtime("runc", fake_runtime(tmp_path), str(tmp_path / "missing"))
+    runtime = Runtime("runc", fake_runtime(tmp_path), str(tmp_path / "missing"), run_command=run_command)
     assert runtime.state("w") is None
     assert runtime.list() == []
     assert runtime.calls == []
@@ -344,7 +351,7 @@ def test_check_mode_converge_runs_one_state_and_writes_nothing(tmp_path):
     root.mkdir()
     values = params(bundle=make_bundle(tmp_path), executable=fake_runtime(tmp_path), root=str(root))
     before = sorted(str(path) for path in tmp_path.rglob("*"))
-    result = manager.converge(values, check_mode=True, layout_reader=unified)
+    result = manager.converge(values, run_command, check_mode=True, layout_reader=unified)
     assert sorted(str(path) for path in tmp_path.rglob("*")) == before
     assert result["changed"] is True
     assert [action["kind"] for action in result["actions"]] == ["delete", "create", "start"]  # the fake reports "stopped"
@@ -357,12 +364,12 @@ def test_check_mode_converge_runs_one_state_and_writes_nothing(tmp_path):
 def test_info_lists_an_existing_root_through_the_runtime(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
-    result = list_containers({"runtime": "runc", "root": [str(root)], "executable": fake_runtime(tmp_path), "name": None})
+    result = list_containers({"runtime": "runc", "root": [str(root)], "executable": fake_runtime(tmp_path), "name": None}, run_command)
     assert result["containers"] == [] and result["skipped"] == []
     assert [argv[-3:] for argv in result["commands"]] == [["list", "--format", "json"]]
     with pytest.raises(LxcriError) as info:
-        list_containers({"runtime": "all", "root": None, "executable": "/bin/true", "name": None})
+        list_containers({"runtime": "all", "root": None, "executable": "/bin/true", "name": None}, run_command)
     assert info.value.details["field"] == "executable"
     with pytest.raises(LxcriError) as info:
-        list_containers({"runtime": "runc", "root": None, "executable": None, "name": ["bad/name"]})
+        list_containers({"runtime": "runc", "root": None, "executable": None, "name": ["bad/name"]}, run_command)
     assert info.value.details["field"] == "name"
