@@ -11,7 +11,7 @@ host_pid=
 pid=$$
 while [ "$pid" -gt 1 ]; do
   pid=$(awk '/^PPid:/ {print $2}' "/proc/$pid/status")
-  [ -n "$pid" ] && [ "$pid" -gt 0 ] || break
+  if [ -z "$pid" ] || [ "$pid" -le 0 ]; then break; fi
   ns=$(readlink "/proc/$pid/ns/mnt" 2>/dev/null) || break
   if [ "$ns" != "$self" ]; then host_pid=$pid; break; fi
 done
