@@ -95,6 +95,26 @@ options:
       - Template volume to create from, for example C(local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst).
       - Required to create; ignored for an existing container.
     type: str
+  oci_bundle:
+    description:
+      - An OCI bundle directory (C(config.json) and its root file system) to run as a Proxmox VE application container,
+        instead of O(ostemplate).
+      - The bundle's rootfs becomes a template (built reproducibly and uploaded once by M(lxcri.containers.pve_template)'s code
+        over the same transport, see there) and its settings are mapped to this module's options (hostname, memory, swap,
+        cores, cpulimit, cpuunits, C(entrypoint) with C(cmode=console), bind mounts as O(mp), env/cwd/user/rlimits as raw O(lxc)
+        keys). Options given here win over mapped ones. Settings without a Proxmox VE equivalent are listed in a warning;
+        over O(transport=api) the raw LXC keys are among them.
+    type: path
+  oci_storage:
+    description:
+      - Template storage for the template built from O(oci_bundle).
+    type: str
+    default: local
+  oci_cache_dir:
+    description:
+      - Where templates built from O(oci_bundle) are kept on the host that runs the module.
+    type: path
+    default: /var/lib/lxcri/oci-templates
   storage:
     description:
       - Storage for new volumes (O(rootfs) and O(mp) given by size). Create only; Proxmox defaults to C(local).
@@ -353,6 +373,12 @@ error_kind:
   description: On failure, a stable kind such as C(invalid_argument), C(not_found), C(conflict), C(locked), C(permission), C(timeout).
   returned: failure
   type: str
+oci_template:
+  description:
+    - With O(oci_bundle), the M(lxcri.containers.pve_template) result for the bundle's template (its volume id, whether it was
+      uploaded) and C(unmapped), the bundle settings that have no Proxmox VE equivalent.
+  returned: when O(oci_bundle) is given
+  type: dict
 upid:
   description: On an API task failure or timeout, the task's UPID.
   returned: failure
@@ -384,6 +410,9 @@ def argument_spec():
         apply_pending=dict(type="str", default="report", choices=["report", "restart"]),
         exclusive=dict(type="bool", default=False),
         ostemplate=dict(type="str"),
+        oci_bundle=dict(type="path"),
+        oci_storage=dict(type="str", default="local"),
+        oci_cache_dir=dict(type="path", default="/var/lib/lxcri/oci-templates"),
         storage=dict(type="str"),
         rootfs=dict(type="raw"),
         cores=dict(type="int"),
@@ -422,11 +451,23 @@ def argument_spec():
 
 def converge(module):
     transport = make_transport(module, timeout=module.params["timeout"])
-    return Manager(transport, module.params, check_mode=module.check_mode, warn=module.warn).run()
+    params = module.params
+    oci_template = None
+    if params.get("oci_bundle"):
+        # Imported here: only runs that use a bundle need the OCI import code.
+        from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate.ocihook import apply_oci_bundle
+
+        params, oci_template = apply_oci_bundle(module, transport, params=params)
+    result = Manager(transport, params, check_mode=module.check_mode, warn=module.warn).run()
+    if oci_template is not None:
+        result["oci_template"] = oci_template
+        result["actions"] = list(oci_template.get("actions") or []) + result["actions"]
+        result["changed"] = bool(result["changed"] or oci_template.get("changed"))
+    return result
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True, mutually_exclusive=[["ostemplate", "oci_bundle"]])
     run_module(module, converge)
 
 

@@ -97,6 +97,7 @@ class ApiTransport:
             raise errors.invalid_argument("api_host", "required for transport 'api' (env PROXMOX_HOST)")
         self.user, token_name, secret, password = resolve_auth(params)
         self.is_root_pam = self.user == "root@pam" and password is not None
+        self.verify_ssl = bool(params.get("validate_certs"))
         self.node = node
         self.timeout = timeout
         self.reads = []
@@ -128,7 +129,7 @@ class ApiTransport:
             text += " (check api_user/api_token_id/api_token_secret; tokens are user@realm!tokenid)"
         elif status == 403:
             kind = errors.PERMISSION
-        elif "certificate" in text.lower() or "SSLError" in text:
+        elif self.verify_ssl and ("certificate" in text.lower() or "CERTIFICATE_VERIFY_FAILED" in text):
             text += " (set validate_certs: false for a self-signed certificate, or install the node's CA)"
         details = {}
         if getattr(exc, "errors", None):

@@ -99,3 +99,24 @@ def test_transport_auto_picks_pct_on_a_node_and_the_api_elsewhere():
     with pytest.raises(LxcriError) as err:
         make_transport(_AutoModule(False))
     assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith("api_host")
+
+
+def test_oci_bundle_goes_through_the_pve_template_hook(monkeypatch, capsys):
+    from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import ocihook
+
+    seen = {}
+
+    def fake_hook(module, transport, params=None):
+        seen["bundle"] = params["oci_bundle"]
+        merged = dict(params, ostemplate="local:vztmpl/lxcri-oci-abc_amd64.tar.gz", entrypoint="/app", cmode="console")
+        return merged, {"changed": True, "actions": [{"kind": "upload", "description": "upload lxcri-oci-abc_amd64.tar.gz"}]}
+
+    monkeypatch.setattr(ocihook, "apply_oci_bundle", fake_hook)
+    pve = FakePve()
+    args = dict(vmid=140, oci_bundle="/srv/bundles/app", storage="local-lvm", rootfs="1G")
+    result = run_module(pve_container, args, pve, monkeypatch, capsys)
+    assert seen["bundle"] == "/srv/bundles/app"
+    assert [a["kind"] for a in result["actions"]] == ["upload", "create"]
+    assert result["config"]["entrypoint"] == "/app" and result["oci_template"]["changed"] is True
+    both = run_module(pve_container, dict(args, ostemplate="local:vztmpl/x.tar.gz"), pve, monkeypatch, capsys)
+    assert both["failed"] and "mutually exclusive" in both["msg"]
