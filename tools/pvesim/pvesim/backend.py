@@ -290,7 +290,7 @@ class LxcBackend(Backend):
                          % (dev["path"], dev["path"].lstrip("/"), ",ro" if perms == "r" else ""))
         lines.append("lxc.monitor.unshare = 1")
         if unpriv:
-            custom = any(k == "lxc.idmap" for k, _ in conf.get("lxc") or [])
+            custom = any(k == "lxc.idmap" for k, _value in conf.get("lxc") or [])
             if not custom:
                 lines.append("lxc.idmap = u 0 %d %d" % (IDMAP_BASE, IDMAP_COUNT))
                 lines.append("lxc.idmap = g 0 %d %d" % (IDMAP_BASE, IDMAP_COUNT))
@@ -360,7 +360,7 @@ class LxcBackend(Backend):
         return "\n".join(lines) + "\n"
 
     def volume_dir(self, mp):
-        path, _ = storage.volume_path(self.state, mp["volume"])
+        path, _vtype = storage.volume_path(self.state, mp["volume"])
         return str(path)
 
     def write_lxc_config(self, conf, vmid):
@@ -472,7 +472,7 @@ class LxcBackend(Backend):
         proc = subprocess.run(["ip"] + [str(a) for a in args], capture_output=True, check=False)
         if proc.returncode != 0:
             raise PVEError("command 'ip %s' failed: %s" % (" ".join(str(a) for a in args),
-                                                          proc.stderr.decode(errors="replace").strip()))
+                                                           proc.stderr.decode(errors="replace").strip()))
 
     def _ct_ip(self, vmid, *args):
         argv = self._lxc("lxc-attach", vmid, "-s", "NETWORK", "--", "ip") + [str(a) for a in args]
@@ -581,7 +581,7 @@ class LxcBackend(Backend):
         if rc != 0 and worker is not None:
             # PVE::LXC::vm_stop: a plain Perl warn (task output, not a counted task warning)
             worker.log("command '%s' failed: %s" % (display, "got timeout" if rc is None else "exit code %d" % rc))
-        for _ in range(50):
+        for _attempt in range(50):
             if not self.is_running(vmid):
                 return True
             time.sleep(0.1)
@@ -705,7 +705,7 @@ def setup_guest(conf, vmid, rootdir):
             if ip6 in ("dhcp", "manual", "auto"):
                 lines.append("iface %s inet6 %s" % (name, ip6))
             elif ip6:
-                addr, _, plen = ip6.partition("/")
+                addr, _sep, plen = ip6.partition("/")
                 lines += ["iface %s inet6 static" % name, "\taddress %s" % addr, "\tnetmask %s" % plen]
                 if n.get("gw6"):
                     lines.append("\tgateway %s" % n["gw6"])

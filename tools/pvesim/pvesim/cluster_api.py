@@ -68,7 +68,7 @@ def nextid(env, p):
     nid = dc.get("next-id")
     if nid:
         for part in nid.split(","):
-            k, _, v = part.partition("=")
+            k, _sep, v = part.partition("=")
             if k == "lower" and v.isdigit():
                 lower = int(v)
             elif k == "upper" and v.isdigit():
@@ -229,7 +229,7 @@ def storage_diridx(env, p):
     check_node(env, p["node"])
     storage.storage_check_enabled(env.state, p["storage"])
     return [{"subdir": s} for s in ("content", "download-url", "file-restore", "import-metadata", "prunebackups", "rrd",
-                                     "rrddata", "status", "upload")]
+                                    "rrddata", "status", "upload")]
 
 
 @api("GET", "/nodes/{node}/storage/{storage}/status", params={"node": NODE, "storage": Param("string", optional=False)},
@@ -244,11 +244,10 @@ def storage_read_status(env, p):
 
 
 @api("GET", "/nodes/{node}/storage/{storage}/content", params={"node": NODE, "storage": Param("string", optional=False),
-                                                              "content": Param("string"), "vmid": Param("integer", minimum=100)},
+                                                               "content": Param("string"), "vmid": Param("integer", minimum=100)},
      name="storage_content")
 def storage_content(env, p):
     check_node(env, p["node"])
     env.check_perm("/storage/%s" % p["storage"], ["Datastore.Audit", "Datastore.AllocateSpace"], any_of=True)
     storage.storage_check_enabled(env.state, p["storage"])
     return storage.list_volumes(env.state, p["storage"], content=p.get("content"), vmid=p.get("vmid"))
-

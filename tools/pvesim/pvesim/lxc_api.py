@@ -155,7 +155,7 @@ def vmstatus(env, vmid, conf, backend=None, running=None):
         d["uptime"] = int(info.get("uptime") or 0)
         if backend.mode == "lxc" and conf.get("rootfs"):
             try:
-                path, _ = storage.volume_path(env.state, parse_volume("rootfs", conf["rootfs"])["volume"])
+                path, _vtype = storage.volume_path(env.state, parse_volume("rootfs", conf["rootfs"])["volume"])
                 st = os.statvfs(str(path))
                 d["disk"] = (st.f_blocks - st.f_bfree) * st.f_frsize
             except (OSError, PVEError, FormatError):
@@ -564,7 +564,7 @@ def vmdiridx(env, p):
     check_node(env, p["node"])
     load_config(env, p["vmid"])
     return [{"subdir": s} for s in ("config", "pending", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy",
-                                     "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize", "interfaces")]
+                                    "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize", "interfaces")]
 
 
 @api("POST", "/nodes/{node}/lxc", params=CREATE_PARAMS, name="create_vm", protected=True)
@@ -688,7 +688,7 @@ def create_vm(env, p):
                 worker.log("volume '%s' does not exist" % ostemplate)
                 raise PVEError("volume '%s' does not exist" % ostemplate)
             rootfs = parse_volume("rootfs", conf["rootfs"])
-            rootdir, _ = storage.volume_path(st, rootfs["volume"])
+            rootdir, _vtype = storage.volume_path(st, rootfs["volume"])
             unpriv = str(conf.get("unprivileged", "0")) == "1"
             is_oci = oci.is_oci_archive(archive_path)
             image_arch = None
@@ -817,7 +817,7 @@ def _resolve_template(env, ostemplate):
         raise PVEError("unable to use volume %s - content type needs to be 'vztmpl'" % ostemplate)
     if not env.is_root_pam:
         env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
-    path, _ = storage.volume_path(st, ostemplate)
+    path, _vtype = storage.volume_path(st, ostemplate)
     display = "/var/lib/vz/template/cache/%s" % path.name
     if scfg.get("path"):
         display = "%s/template/cache/%s" % (scfg["path"].rstrip("/"), path.name)
@@ -825,7 +825,7 @@ def _resolve_template(env, ostemplate):
 
 
 @api("GET", "/nodes/{node}/lxc/{vmid}/config", params=_nv(current=Param("boolean", default=0),
-                                                        snapshot=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40)),
+                                                          snapshot=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40)),
      name="vm_config")
 def vm_config(env, p):
     check_node(env, p["node"])
@@ -1032,7 +1032,7 @@ def vm_stop(env, p):
 
 
 @api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", params=_nv(timeout=Param("integer", minimum=0, default=60),
-                                                                  forceStop=Param("boolean", default=0)),
+                                                                    forceStop=Param("boolean", default=0)),
      name="vm_shutdown", protected=True)
 def vm_shutdown(env, p):
     check_node(env, p["node"])
@@ -1171,8 +1171,8 @@ def template(env, p):
 
 
 @api("PUT", "/nodes/{node}/lxc/{vmid}/resize", params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
-                                                         size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
-                                                         digest=Param("string", max_length=40)),
+                                                          size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
+                                                          digest=Param("string", max_length=40)),
      name="resize_vm", protected=True)
 def resize_vm(env, p):
     from .lxcschema import parse_size
@@ -1208,7 +1208,7 @@ def resize_vm(env, p):
         def realcmd(worker):
             with lock_config(env, vmid):
                 c = load_config(env, vmid)
-                path, _ = storage.volume_path(st, mp["volume"])
+                path, _vtype = storage.volume_path(st, mp["volume"])
                 storage.set_volume_size(path, newsize)
                 mp2 = parse_volume(disk, c[disk])
                 mp2["size"] = newsize
@@ -1289,7 +1289,6 @@ def snapshot_list(env, p):
         cur["parent"] = conf["parent"]
     res.append(cur)
     return res
-
 
 
 @api("POST", "/nodes/{node}/lxc/{vmid}/clone", params=_nv(
@@ -1391,7 +1390,7 @@ def clone_vm(env, p):
             for opt in sorted(mountpoints, key=lambda k: -1 if k == "rootfs" else int(k[2:])):
                 mp = dict(mountpoints[opt])
                 volid = mp["volume"]
-                src_path, _ = storage.volume_path(st, volid)
+                src_path, _vtype = storage.volume_path(st, volid)
                 if snapname:
                     src_path = src_path.parent / (src_path.name + storage.SNAP_INFIX + snapname)
                 if opt in full_opts:
@@ -1402,7 +1401,7 @@ def clone_vm(env, p):
                 size = storage.volume_size(st, volid) or 0
                 newvol = storage.alloc_disk(st, target_sid, newid, size // 1024)
                 newvols.append(newvol)
-                dst, _ = storage.volume_path(st, newvol)
+                dst, _vtype = storage.volume_path(st, newvol)
                 storage.copy_volume_data(src_path, dst)
                 mp["volume"] = newvol
                 mp["size"] = size
@@ -1417,7 +1416,7 @@ def clone_vm(env, p):
                 if backend.mode == "lxc" and c.get("rootfs"):
                     from .backend import setup_guest
 
-                    rootdir, _ = storage.volume_path(st, parse_volume("rootfs", c["rootfs"])["volume"])
+                    rootdir, _vtype = storage.volume_path(st, parse_volume("rootfs", c["rootfs"])["volume"])
                     setup_guest(c, newid, rootdir)
                 c.pop("lock", None)
                 write_config(env, newid, c)

@@ -264,7 +264,7 @@ def _fmt_dns_name(s):
 def _fmt_tags(s):
     for t in [x for x in re.split(r"[;,\s]+", s) if x]:
         if not re.match(r"^[a-z0-9_][a-z0-9_\-+.]*$", t, re.I):
-            raise FormatError("invalid characters in tag '%s'" % t) if False else FormatError("value does not match the regex pattern")
+            raise FormatError("value does not match the regex pattern")
 
 
 def _fmt_address_list(s):

@@ -60,7 +60,7 @@ class OciImage:
             raise PVEError("invalid OCI archive: %s" % exc) from None
 
     def blob_path(self, digest):
-        algo, _, hexd = digest.partition(":")
+        algo, _sep, hexd = digest.partition(":")
         if not re.match(r"^[a-z0-9]+$", algo) or not re.match(r"^[a-f0-9]+$", hexd):
             raise PVEError("invalid OCI digest '%s'" % digest)
         return self.dir / "blobs" / algo / hexd
@@ -137,7 +137,7 @@ def _checked(value, what):
 
 def resolve_user(userstr, read):
     """``User`` -> (uid, gid, groups) like PVE's resolve_oci_user (names looked up in the image)."""
-    user, _, group = userstr.partition(":")
+    user, _sep, group = userstr.partition(":")
     passwd = (read("etc/passwd") or b"").decode("utf-8", "replace")
     groupf = (read("etc/group") or b"").decode("utf-8", "replace")
     uid = gid = None

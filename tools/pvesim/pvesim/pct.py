@@ -5,6 +5,7 @@ mount, unmount) are implemented here.  Contract §0.1, §0.2, §1, §2, §3.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -101,10 +102,10 @@ def short_usage():
 
 
 def schema_for(cmd):
-    method, path, pos, _ = COMMANDS[cmd]
+    method, path, pos, _upid_exit = COMMANDS[cmd]
     if method is None:
         return LOCAL_PARAMS[cmd]
-    h, _ = handlers.find(method, path.replace("{node}", "x").replace("{vmid}", "100").replace("{snapname}", "snap"))
+    h, _path_params = handlers.find(method, path.replace("{node}", "x").replace("{vmid}", "100").replace("{snapname}", "snap"))
     return h.params
 
 
@@ -128,7 +129,7 @@ def get_options(cmd, schema, args, fixed):
             p = schema.get(name)
             if p is None or name in pos_names or name in fixed:
                 raise CliAbort("Unknown option: %s\n" % name + format_cli_error(PVEError("unable to parse option", status=400,
-                                                                                          usage=usage_str(cmd))))
+                                                                                         usage=usage_str(cmd))))
             if p.type == "boolean":
                 if value is None and i + 1 < len(args) and args[i + 1].lower() in TRUE_WORDS + FALSE_WORDS:
                     value = args[i + 1]
@@ -505,11 +506,11 @@ def _push(env, p):
             raise PVEError("pvesim: 'pct push' needs the lxc execution mode")
 
         def realcmd(worker):
-            try:
-                src = open(p["file"], "rb")  # noqa: SIM115 - closed by the with below
-            except OSError:
-                raise PVEError("failed to open %s for reading" % p["file"]) from None
-            with src:
+            with contextlib.ExitStack() as stack:
+                try:
+                    src = stack.enter_context(open(p["file"], "rb"))
+                except OSError:
+                    raise PVEError("failed to open %s for reading" % p["file"]) from None
                 script = 'umask 022; cat > "$1" || exit 1; [ -z "$2" ] || chmod "$2" "$1" || exit 1; ' \
                          '[ -z "$3" ] || chown "$3" "$1" || exit 1; [ -z "$4" ] || chgrp "$4" "$1"'
                 perms = _perms(p)

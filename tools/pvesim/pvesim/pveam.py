@@ -301,7 +301,7 @@ def _check_root(stderr):
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         try:
             allow = State.locate().settings.get("allow_non_root")
-        except Exception:  # pylint: disable=broad-except
+        except Exception:
             allow = False
         if not allow:
             stderr.write("please run as root\n")
@@ -413,7 +413,7 @@ def run(argv, stdout=None, stderr=None):
     except PVEError as err:
         stderr.write(handlers.format_cli_error(err))
         return 255
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         from .state import StateError
 
         if isinstance(exc, StateError):

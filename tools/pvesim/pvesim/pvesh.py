@@ -469,7 +469,7 @@ def run(argv, stdout=None, stderr=None):
     except handlers.PVEError as err:
         stderr.write(handlers.format_cli_error(err))
         return 255
-    except Exception as exc:  # pylint: disable=broad-except  # an uncaught Perl die
+    except Exception as exc:  # an uncaught Perl die
         from .state import StateError
 
         if isinstance(exc, StateError):
@@ -485,7 +485,7 @@ def _check_root(stderr):
     if hasattr(os, "geteuid") and os.geteuid() != 0:
         try:
             allow = State.locate().settings.get("allow_non_root")
-        except Exception:  # pylint: disable=broad-except
+        except Exception:
             allow = False
         if not allow:
             stderr.write("please run as root\n")

@@ -325,4 +325,3 @@ def update_snapshot_config(env, p):
             snap["description"] = p["description"]
         write_config(env, vmid, conf)
     return None
-

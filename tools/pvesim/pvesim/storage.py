@@ -71,7 +71,7 @@ def volume_path(state, volid):
 
 def volume_owner(volid):
     try:
-        _, volname = parse_volume_id(volid)
+        _storeid, volname = parse_volume_id(volid)
     except PVEError:
         return None
     m = re.search(r"(?:^|/)(?:vm|base|subvol|basevol)-(\d+)-disk-\d+", volname)
@@ -103,7 +103,7 @@ def alloc_disk(state, storeid, vmid, size_kib):
     else:
         volname = "vm-%d-disk-%d" % (vmid, n)
     volid = "%s:%s" % (storeid, volname)
-    path, _ = volume_path(state, volid)
+    path, _vtype = volume_path(state, volid)
     path.mkdir(parents=True, exist_ok=False)
     set_volume_size(path, size_kib * 1024)
     return volid
@@ -116,7 +116,7 @@ SNAP_INFIX = ".pvesim-snap-"
 def volume_has_feature(state, feature, volid):
     """PVE::Storage::volume_has_feature subset: snapshots on lvmthin/zfspool/btrfs/rbd only."""
     try:
-        storeid, _ = parse_volume_id(volid)
+        storeid, _volname = parse_volume_id(volid)
     except PVEError:
         return False
     scfg = state.storage_config().get(storeid)
@@ -128,7 +128,7 @@ def volume_has_feature(state, feature, volid):
 
 
 def _snap_path(state, volid, snap):
-    path, _ = volume_path(state, volid)
+    path, _vtype = volume_path(state, volid)
     return path, path.parent / (path.name + SNAP_INFIX + snap)
 
 
@@ -145,7 +145,7 @@ def volume_snapshot(state, volid, snap):
 
 
 def volume_snapshot_delete(state, volid, snap):
-    _, sp = _snap_path(state, volid, snap)
+    _path, sp = _snap_path(state, volid, snap)
     if sp.exists():
         _force_rmtree(sp)
 
@@ -174,8 +174,8 @@ def create_base(state, volid):
         raise PVEError("Template feature is not available for '%s'" % volid)
     newname = m.group(1) + ("base" if m.group(2) == "vm" else "basevol") + "-" + m.group(3)
     newid = "%s:%s" % (storeid, newname)
-    old, _ = volume_path(state, volid)
-    new, _ = volume_path(state, newid)
+    old, _vtype = volume_path(state, volid)
+    new, _vtype = volume_path(state, newid)
     os.rename(str(old), str(new))
     if os.path.exists(str(old) + SIZE_SUFFIX):
         os.rename(str(old) + SIZE_SUFFIX, str(new) + SIZE_SUFFIX)
@@ -198,7 +198,7 @@ def set_volume_size(path, size):
 
 
 def volume_size(state, volid):
-    path, _ = volume_path(state, volid)
+    path, _vtype = volume_path(state, volid)
     try:
         with open(str(path) + SIZE_SUFFIX) as fh:
             return int(fh.read().strip())
@@ -210,7 +210,7 @@ def volume_size(state, volid):
 
 def volume_exists(state, volid):
     try:
-        path, _ = volume_path(state, volid)
+        path, _vtype = volume_path(state, volid)
     except PVEError:
         return False
     return path.exists()
@@ -227,7 +227,7 @@ def _force_rmtree(path):
 
 
 def free_volume(state, volid):
-    path, _ = volume_path(state, volid)
+    path, _vtype = volume_path(state, volid)
     if path.is_dir() and not path.is_symlink():
         _force_rmtree(path)
     elif path.exists() or path.is_symlink():
@@ -296,7 +296,7 @@ def list_volumes(state, storeid, content=None, vmid=None):
             owner = volume_owner(volid)
             if vmid is not None and owner != int(vmid):
                 continue
-            fmt = "subvol" if "subvol-" in f.name else ("raw" if scfg["type"] in FILE_TYPES or True else "raw")
+            fmt = "subvol" if "subvol-" in f.name else "raw"
             ent = {"volid": volid, "format": fmt, "size": volume_size(state, volid) or 0, "vmid": owner,
                    "content": "rootdir" if content == "rootdir" or "images" not in cset else "images",
                    "ctime": int(f.stat().st_mtime) if f.exists() else int(time.time())}

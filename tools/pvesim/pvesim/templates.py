@@ -588,7 +588,7 @@ def main(argv=None):
             else:
                 print(install_template(st, args.file, storage=args.storage))
             return 0
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         sys.stderr.write("pvesim template: %s\n" % exc)
         return 1
     _parser().print_help()

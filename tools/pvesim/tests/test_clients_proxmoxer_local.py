@@ -18,8 +18,8 @@ from pvesim.state import State
 from pvesim.templates import build_busybox_template, install_template
 
 proxmoxer = pytest.importorskip("proxmoxer", reason="proxmoxer is not installed in this interpreter")
-from proxmoxer import ProxmoxAPI  # noqa: E402
-from proxmoxer.core import ResourceException  # noqa: E402
+ProxmoxAPI = proxmoxer.ProxmoxAPI
+ResourceException = pytest.importorskip("proxmoxer.core").ResourceException
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ def _create(state, template, vmid=9001):
 def test_fail_next_n_task_commands(state, template):
     _create(state, template)
     faults.add_fail(state, "start", count=2)
-    for _ in range(2):
+    for _attempt in range(2):
         r = run_pct(state, "start", 9001)
         assert (r.rc, r.err) == (255, "pvesim: injected fault (vzstart)\n")
         assert run_pct(state, "status", 9001).out == "status: stopped\n"
@@ -135,7 +135,7 @@ def test_refuses_to_run_on_a_real_proxmox_host(tmp_path):
 def test_missing_state_dir_is_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PVESIM_STATE_DIR"}
     r = subprocess.run([sys.executable, "-m", "pvesim", "run", "pct", "list"], env=env, capture_output=True,
-                        check=False)
+                       check=False)
     assert r.returncode == 2
     assert r.stderr.decode().startswith("pvesim: no state directory: pass --state-dir DIR or set PVESIM_STATE_DIR")
 

@@ -150,7 +150,7 @@ def test_interfaces_api_reads_the_ct_netns(lxc_state):
     import time
 
     # the guest setup wrote /etc/network/interfaces; the template's init brings eth0 up with it
-    for _ in range(50):
+    for _attempt in range(50):
         res = {i["name"]: i for i in handlers.call(env, "GET", "/nodes/pve/lxc/9056/interfaces", {})}
         if res["eth0"].get("inet"):
             break

@@ -603,7 +603,7 @@ def test_rest_booleans_are_strict_but_cli_accepts_words(pctx, template, state):
 def test_rest_start_of_missing_ct_returns_upid_with_failed_task(state):
     env = Env(state, rpc="https", stdout=__import__("io").StringIO(), stderr=__import__("io").StringIO())
     upid = handlers.call(env, "POST", "/nodes/pve/lxc/9099/status/start", {})
-    for _ in range(100):
+    for _attempt in range(100):
         st = tasks.task_status(state, upid)
         if st and st["status"] == "stopped":
             break
@@ -639,8 +639,8 @@ def test_guest_setup_files(tmp_path):
     setup_guest(conf, 9001, root)
     assert (root / "etc/hostname").read_text() == "test1\n"
     assert (root / "etc/hosts").read_text() == ("# --- BEGIN PVE ---\n127.0.0.1 localhost.localnet localhost\n"
-                                               "::1 localhost.localnet localhost\n1.2.3.4 test1.proxmox.com test1\n"
-                                               "# --- END PVE ---\n127.0.0.1 localhost\n")
+                                                "::1 localhost.localnet localhost\n1.2.3.4 test1.proxmox.com test1\n"
+                                                "# --- END PVE ---\n127.0.0.1 localhost\n")
     assert (root / "etc/network/interfaces").read_text() == (
         "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n\taddress 1.2.3.4\n\tnetmask 255.255.255.0\n"
         "\tgateway 1.2.3.1\n\nauto eth1\niface eth1 inet static\n\taddress 10.2.3.4\n\tnetmask 255.255.255.0\n\n"
@@ -792,11 +792,11 @@ def test_rest_create_in_background_then_pct_sees_it(state, template):
     flt.add_slow(state, 1.0, "vzcreate")
     env = Env(state, user="root@pam", rpc="https", stdout=io.StringIO(), stderr=io.StringIO())
     upid = handlers.call(env, "POST", "/nodes/pve/lxc", {"vmid": "9002", "ostemplate": template, "rootfs": "local-lvm:1",
-                                                          "hostname": "rest", "unprivileged": "1"})
+                                                         "hostname": "rest", "unprivileged": "1"})
     assert re.match(r"^UPID:pve:[0-9A-F]{8}:[0-9A-F]{8,9}:[0-9A-F]{8}:vzcreate:9002:root@pam:$", upid)
     assert tasks.task_status(state, upid)["status"] == "running"
     assert run_pct(state, "list").out.splitlines()[1] == "9002       stopped    create       CT9002              "
-    for _ in range(200):
+    for _attempt in range(200):
         st = tasks.task_status(state, upid)
         if st["status"] == "stopped":
             break

@@ -126,7 +126,8 @@ def test_init_keeps_running_and_stops_on_sigpwr(tmp_path, template_file):
                     try:
                         with open("/proc/%s/stat" % pid) as fh:
                             fields = fh.read().rsplit(")", 1)[1].split()
-                        cmd = open("/proc/%s/cmdline" % pid, "rb").read()  # noqa: SIM115
+                        with open("/proc/%s/cmdline" % pid, "rb") as fh:
+                            cmd = fh.read()
                     except OSError:
                         continue
                     if int(fields[1]) == proc.pid and b"/sbin/init" in cmd:

@@ -140,7 +140,7 @@ def cli_main(argv=None):
         os.close(rfd)
         os.setsid()
         if os.fork():
-            os._exit(0)  # pylint: disable=protected-access
+            os._exit(0)
         devnull = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
@@ -148,10 +148,10 @@ def cli_main(argv=None):
         try:
             srv = make_server(state, host=args.listen, port=args.port, auth_fail_delay=args.auth_fail_delay, log=log)
             info = write_runtime_files(state, srv)
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:
             os.write(wfd, str(exc).encode())
             os.close(wfd)
-            os._exit(1)  # pylint: disable=protected-access
+            os._exit(1)
         os.write(wfd, ("ok " + json.dumps(info)).encode())
         os.close(wfd)
         return _run(srv, state, remove_runtime_files)
@@ -159,7 +159,7 @@ def cli_main(argv=None):
     log = open(args.log, "a", encoding="utf-8") if args.log else sys.stderr  # noqa: SIM115 - lives as long as the server
     try:
         srv = make_server(state, host=args.listen, port=args.port, auth_fail_delay=args.auth_fail_delay, log=log)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         sys.stderr.write("pvesim serve: %s\n" % exc)
         return 1
     info = write_runtime_files(state, srv)

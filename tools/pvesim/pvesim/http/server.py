@@ -204,7 +204,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._handle_inner(method)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:
             if self.server.log is not None:
                 traceback.print_exc(file=self.server.log)
             try:
@@ -320,7 +320,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         except handlers.PVEError as err:
             self._send_error_obj(err)
             return
-        except Exception as exc:  # pylint: disable=broad-except  # a plain `die` in PVE
+        except Exception as exc:  # a plain `die` in PVE
             if self.server.log is not None:
                 traceback.print_exc(file=self.server.log)
             self._send_error_obj(handlers.PVEError(str(exc) or exc.__class__.__name__))
