@@ -189,11 +189,11 @@ error_kind:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck.probe import LocalHost  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck.run import host_check  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck.probe import LocalHost
+from ansible_collections.lxcri.containers.plugins.module_utils._hostcheck.run import host_check
 
 
 def main():

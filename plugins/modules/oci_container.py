@@ -270,10 +270,10 @@ diff:
   sample: {before: {status: stopped}, after: {status: running}}
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._oci.manager import converge  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._oci.manager import converge
 
 
 def main():

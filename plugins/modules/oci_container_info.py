@@ -129,10 +129,10 @@ commands:
   elements: list
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._oci.info import list_containers  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._oci.info import list_containers
 
 
 def main():

@@ -390,11 +390,11 @@ task_log_tail:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import Manager  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import Manager
 
 
 def argument_spec():

@@ -88,13 +88,13 @@ reads:
   elements: list
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import model  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import split_public  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import model
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import split_public
 
 
 def query(transport, params):

@@ -200,11 +200,11 @@ error_kind:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec  # noqa: E402
-from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate.run import converge  # noqa: E402
+from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec
+from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate.run import converge
 
 
 def argument_spec():
