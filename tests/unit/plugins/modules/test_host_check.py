@@ -5,39 +5,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 
-import pytest
 import yaml
 
 from ansible_collections.lxcri.containers.plugins.modules import host_check
+from ansible_collections.lxcri.containers.tests.unit.plugins.modules.module_harness import ansible_module_kwargs, run_module_process
 
 
 def run_module(args, tmp_path):
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run([sys.executable, "-m", "ansible_collections.lxcri.containers.plugins.modules.host_check", str(args_file)],
-                          capture_output=True, env=env, timeout=120, check=False)
-    return json.loads(done.stdout.decode())
+    return run_module_process("host_check", args, tmp_path)
 
 
 def test_documented_options_match_the_argspec(monkeypatch):
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake(**kwargs):
-        captured.update(kwargs)
-        raise Stop()
-
-    monkeypatch.setattr(host_check, "AnsibleModule", fake)
-    with pytest.raises(Stop):
-        host_check.main()
+    captured = ansible_module_kwargs(host_check, monkeypatch)
     spec = captured["argument_spec"]
     assert captured["supports_check_mode"] is True
     doc = yaml.safe_load(host_check.DOCUMENTATION)

@@ -5,48 +5,23 @@
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from ansible_collections.lxcri.containers.plugins.modules import oci_container, oci_container_info
+from ansible_collections.lxcri.containers.tests.unit.plugins.modules.module_harness import ansible_module_kwargs, run_module_process
 
 MODULES = {"oci_container": oci_container, "oci_container_info": oci_container_info}
 
 
 def run_module(name, args, tmp_path):
-    """Run the module file in a child python the way Ansible does (args JSON file), return its JSON result."""
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    done = subprocess.run(
-        [sys.executable, "-m", "ansible_collections.lxcri.containers.plugins.modules." + name, str(args_file)],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    return json.loads(done.stdout.decode())
+    return run_module_process(name, args, tmp_path)
 
 
 def argspec_of(module, monkeypatch):
-    captured = {}
-
-    class Stop(Exception):
-        pass
-
-    def fake(**kwargs):
-        captured.update(kwargs)
-        raise Stop()
-
-    monkeypatch.setattr(module, "AnsibleModule", fake)
-    with pytest.raises(Stop):
-        module.main()
-    return captured
+    return ansible_module_kwargs(module, monkeypatch)
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))
