@@ -150,8 +150,11 @@ class Handler:
         self.returns = returns
         self.protected = protected
         self.description = description
-        self.path_params = re.findall(r"\{(\w+)\}", path)
-        rx = "^" + re.sub(r"\\\{(\w+)\\\}", lambda m: "(?P<%s>[^/]+)" % m.group(1), re.escape(path)) + "$"
+        # ``{name}`` matches one path component, ``{name*}`` the rest of the path (a volume id
+        # such as ``local:vztmpl/x.tar.zst``, as PVE's ``{volume}`` does).
+        self.path_params = re.findall(r"\{(\w+)\*?\}", path)
+        rx = "^" + re.sub(r"\\\{(\w+)(\\\*)?\\\}", lambda m: "(?P<%s>%s)" % (m.group(1), ".+" if m.group(2) else "[^/]+"),
+                          re.escape(path)) + "$"
         self.regex = re.compile(rx)
 
     def __repr__(self):
@@ -176,7 +179,7 @@ def _load_all():
     # lives in a parallel work stream) are imported when present.
     import importlib
 
-    for mod in ("lxc_api", "snapshots", "cluster_api", "pveam", "auth", "access_api"):
+    for mod in ("lxc_api", "snapshots", "cluster_api", "storage_api", "pveam", "auth", "access_api"):
         try:
             importlib.import_module("pvesim." + mod)
         except ModuleNotFoundError as exc:

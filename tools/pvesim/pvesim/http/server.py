@@ -75,6 +75,64 @@ def decode_urlencoded(data):
     return res
 
 
+MAX_UPLOAD = 4 * 1024 * 1024 * 1024
+
+
+def spool_multipart(state, rfile, length, content_type):
+    """Read a multipart/form-data body: plain fields become parameters, the file part is written
+    to ``/var/tmp/pveupload-<hex>`` (mapped into the state dir) and named by ``tmpfilename``;
+    ``filename`` is the client's file name unless a ``filename`` field was sent."""
+    import os
+    import tempfile
+
+    m = re.search(r'boundary="?([^";]+)"?', content_type)
+    if not m:
+        raise ValueError("multipart/form-data without boundary")
+    if length > MAX_UPLOAD:
+        raise ValueError("for data too large")
+    boundary = b"--" + m.group(1).encode("latin-1")
+    tmpdir = state.host_path("/var/tmp")
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    handle, spool = tempfile.mkstemp(dir=str(tmpdir))
+    os.close(handle)
+    try:
+        with open(spool, "wb") as fh:
+            left = length
+            while left > 0:
+                chunk = rfile.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                fh.write(chunk)
+                left -= len(chunk)
+        params = {}
+        with open(spool, "rb") as fh:
+            data = fh.read()
+        for part in data.split(boundary)[1:]:
+            if part.startswith(b"--"):
+                break
+            head, _sep, body = part.lstrip(b"\r\n").partition(b"\r\n\r\n")
+            if body.endswith(b"\r\n"):
+                body = body[:-2]
+            disp = re.search(rb'name="([^"]*)"(?:;\s*filename="([^"]*)")?', head)
+            if not disp:
+                continue
+            name = disp.group(1).decode("utf-8", "replace")
+            if disp.group(2) is not None:
+                target = tmpdir / ("pveupload-%s" % os.urandom(8).hex())
+                with open(str(target), "wb") as out:
+                    out.write(body)
+                params["tmpfilename"] = str(target)
+                params["_spooled"] = 1
+                params.setdefault("filename", disp.group(2).decode("utf-8", "replace"))
+                if name != "filename":
+                    params[name] = disp.group(2).decode("utf-8", "replace")
+            elif name != "tmpfilename":
+                params[name] = body.decode("utf-8", "replace")
+        return params
+    finally:
+        os.unlink(spool)
+
+
 def _json_dumps(obj):
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -256,6 +314,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = 0
         params = {}
+        ctype_full = self.headers.get("Content-Type") or ""
+        if length and method == "POST" and ctype_full.split(";", 1)[0].strip().lower() == "multipart/form-data":
+            # An upload (PVE::HTTPServer streams the file part into /var/tmp/pveupload-<hex>)
+            try:
+                params = spool_multipart(self.server.state, self.rfile, length, ctype_full)
+            except ValueError as exc:
+                self._send(501, str(exc))
+                return
+            length = 0
+        elif "tmpfilename" in decode_urlencoded(query):
+            self._read_body_discard()
+            self._send(403, "Permission check failed (tmpfilename is set by the upload handler)")
+            return
         if length:
             if method not in ("PUT", "POST"):
                 self._send(501, "Unexpected content for method '%s'" % method)
@@ -280,6 +351,8 @@ class RequestHandler(BaseHTTPRequestHandler):
                 return
         params.update(decode_urlencoded(query))
         params.pop("_dc", None)
+        if not params.pop("_spooled", None):
+            params.pop("tmpfilename", None)
 
         if fmt != "json":
             self._send(501, "no formatter for uri %s, %s" % (rel, fmt))
