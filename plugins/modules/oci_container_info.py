@@ -15,7 +15,7 @@ description:
   - Runs C(list --format json) once per runtime and root (runc prints C(null) when there are none), then C(state) for each
     listed container (for its annotations and root file system). A root directory that does not exist holds no
     containers and is not passed to the runtime.
-  - With the default O(runtime=all), a runtime that is not installed is skipped and reported in RV(skipped).
+  - With the default O(runtime=all), a runtime that is not installed is skipped and reported in RV(missing_runtimes).
 author:
   - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
@@ -116,7 +116,7 @@ containers:
       root: /run/crun
       managed: true
       config_digest: "sha256:0f3c..."
-skipped:
+missing_runtimes:
   description: Runtimes that were not listed because they are not installed (only with O(runtime=all)).
   returned: always
   type: list

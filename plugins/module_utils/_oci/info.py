@@ -39,18 +39,18 @@ def _sources(params):
 
 
 def list_containers(params, run_command):
-    """The module result: ``containers`` (sorted by runtime, root, id), ``commands`` and ``skipped`` runtimes."""
+    """The module result: ``containers`` (sorted by runtime, root, id), ``commands`` and ``missing_runtimes``."""
     filters = params.get("name") or []
     for item in filters:
         validate_name(item, "name")
-    result = {"changed": False, "containers": [], "commands": [], "skipped": []}
+    result = {"changed": False, "containers": [], "commands": [], "missing_runtimes": []}
     for name, root, executable, explicit in _sources(params):
         try:
             binary = find_executable(name, executable)
         except LxcriError:
             if explicit:
                 raise
-            result["skipped"].append({"runtime": name, "root": root, "reason": "%s is not installed" % name})
+            result["missing_runtimes"].append({"runtime": name, "root": root, "reason": "%s is not installed" % name})
             continue
         runtime = Runtime(name, binary, root, run_command=run_command)
         found = runtime.list()

@@ -365,7 +365,7 @@ def test_info_lists_an_existing_root_through_the_runtime(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     result = list_containers({"runtime": "runc", "root": [str(root)], "executable": fake_runtime(tmp_path), "name": None}, run_command)
-    assert result["containers"] == [] and result["skipped"] == []
+    assert result["containers"] == [] and result["missing_runtimes"] == []
     assert [argv[-3:] for argv in result["commands"]] == [["list", "--format", "json"]]
     with pytest.raises(LxcriError) as info:
         list_containers({"runtime": "all", "root": None, "executable": "/bin/true", "name": None}, run_command)
