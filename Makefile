@@ -7,7 +7,7 @@ VENV := .venv
 COLLECTIONS := .work/collections
 DEMO_INVENTORY := inventories/demo
 
-.PHONY: setup demo test gates bench clean
+.PHONY: setup demo demo-clean test gates bench clean
 
 setup:
 	scripts/setup.sh
@@ -15,6 +15,11 @@ setup:
 demo: setup
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	  scripts/cgroup-ns.sh $(VENV)/bin/ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo.yml
+
+# Stop and remove everything the demo made (containers, pvesim, bundles).
+demo-clean: setup
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+	  scripts/cgroup-ns.sh $(VENV)/bin/ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo.yml -e demo_state=absent
 
 test: setup
 	scripts/gates.sh
