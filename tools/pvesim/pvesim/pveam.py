@@ -310,15 +310,9 @@ def _check_root(stderr):
 
 
 def _positional(cmd, argv, names, props, stderr):
-    from .pvesh import parse_options
+    from .pvesh import parse_positional
 
-    pos, opts = parse_options(argv, props, stderr, CMD_USAGE[cmd])
-    if len(pos) > len(names):
-        raise PVEError("too many arguments", status=400, usage=CMD_USAGE[cmd])
-    if len(pos) < len(names):
-        raise PVEError("not enough arguments", status=400, usage=CMD_USAGE[cmd])
-    opts.update(dict(zip(names, pos)))
-    return opts
+    return parse_positional(argv, names, props, stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):

@@ -104,6 +104,17 @@ def parse_options(argv, props, stderr, usage):
     return pos, opts
 
 
+def parse_positional(argv, names, props, stderr, usage):
+    """Options plus exactly ``names`` positional arguments, with PVE's 400 errors otherwise."""
+    pos, opts = parse_options(argv, props, stderr, usage)
+    if len(pos) > len(names):
+        raise handlers.PVEError("too many arguments", status=400, usage=usage)
+    if len(pos) < len(names):
+        raise handlers.PVEError("not enough arguments", status=400, usage=usage)
+    opts.update(dict(zip(names, pos)))
+    return opts
+
+
 # ------------------------------------------------------------------------------------------
 # output (PVE::CLIFormatter)
 # ------------------------------------------------------------------------------------------

@@ -76,16 +76,9 @@ def format_status(rows):
 
 
 def _positional(cmd, argv, stderr):
-    from .pvesh import parse_options
+    from .pvesh import parse_positional
 
-    names = CMD_ARGS[cmd]
-    pos, opts = parse_options(argv, CMD_PROPS[cmd], stderr, CMD_USAGE[cmd])
-    if len(pos) > len(names):
-        raise PVEError("too many arguments", status=400, usage=CMD_USAGE[cmd])
-    if len(pos) < len(names):
-        raise PVEError("not enough arguments", status=400, usage=CMD_USAGE[cmd])
-    opts.update(dict(zip(names, pos)))
-    return opts
+    return parse_positional(argv, CMD_ARGS[cmd], CMD_PROPS[cmd], stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):
