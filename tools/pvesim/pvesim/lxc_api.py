@@ -731,11 +731,7 @@ def create_vm(env, p):
             conf.pop("lock", None)
             write_config(env, vmid, conf)
         except BaseException as exc:
-            for volid in vollist:
-                with contextlib.suppress(Exception):
-                    storage.free_volume(st, volid)
-            with contextlib.suppress(OSError):
-                st.ct_conf_path(vmid).unlink()
+            _discard_half_made_ct(st, vmid, vollist)
             with contextlib.suppress(Exception):
                 backend.destroy(vmid)
             raise PVEError("%s %s" % (emsg, getattr(exc, "message", None) or str(exc))) from None
@@ -1421,13 +1417,18 @@ def clone_vm(env, p):
                 c.pop("lock", None)
                 write_config(env, newid, c)
         except BaseException as exc:
-            for v in newvols:
-                with contextlib.suppress(Exception):
-                    storage.free_volume(st, v)
-            with contextlib.suppress(OSError):
-                st.ct_conf_path(newid).unlink()
+            _discard_half_made_ct(st, newid, newvols)
             unlock_source()
             raise PVEError("clone failed: %s" % (getattr(exc, "message", None) or exc)) from None
         unlock_source()
 
     return fork_worker(env, "vzclone", vmid, realcmd)
+
+
+def _discard_half_made_ct(st, vmid, volids):
+    """What a failed create or clone leaves: free its new volumes and drop its config, as PVE does."""
+    for volid in volids:
+        with contextlib.suppress(Exception):
+            storage.free_volume(st, volid)
+    with contextlib.suppress(OSError):
+        st.ct_conf_path(vmid).unlink()

@@ -104,6 +104,22 @@ def parse_options(argv, props, stderr, usage):
     return pos, opts
 
 
+def select_command(prog, argv, commands, usage, stdout, stderr):
+    """``(None, cmd, rest)`` for a known subcommand, else ``(exit code, None, None)`` after PVE's help or error."""
+    argv = list(argv)
+    if not argv:
+        stderr.write("ERROR: no command specified\n" + usage)
+        return 255, None, None
+    cmd, rest = argv[0], argv[1:]
+    if cmd in ("help", "--help", "-h"):
+        stdout.write(usage)
+        return 0, None, None
+    if cmd not in commands:
+        stderr.write("ERROR: unknown command '%s %s'\n" % (prog, cmd) + usage)
+        return 255, None, None
+    return None, cmd, rest
+
+
 def parse_positional(argv, names, props, stderr, usage):
     """Options plus exactly ``names`` positional arguments, with PVE's 400 errors otherwise."""
     pos, opts = parse_options(argv, props, stderr, usage)

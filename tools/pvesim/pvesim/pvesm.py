@@ -87,17 +87,11 @@ def run(argv, stdout=None, stderr=None):
 
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
-    argv = list(argv)
-    if not argv:
-        stderr.write("ERROR: no command specified\n" + USAGE)
-        return 255
-    cmd, rest = argv[0], argv[1:]
-    if cmd in ("help", "--help", "-h"):
-        stdout.write(USAGE)
-        return 0
-    if cmd not in CMD_USAGE:
-        stderr.write("ERROR: unknown command 'pvesm %s'\n" % cmd + USAGE)
-        return 255
+    from .pvesh import select_command
+
+    code, cmd, rest = select_command("pvesm", argv, CMD_USAGE, USAGE, stdout, stderr)
+    if code is not None:
+        return code
     if not _check_root(stderr):
         return 255
     try:
