@@ -40,6 +40,21 @@ def error_lines(stderr):
     return [line for line in (stderr or "").splitlines() if line.strip() and not _HARMLESS.match(line)]
 
 
+def error_message(stderr):
+    """The error of a failed command: its first error line, and for ``400 Parameter verification failed.``
+    the ``field: reason`` lines pct prints after it (before the usage), which name what was refused."""
+    first = first_error(stderr)
+    if "Parameter verification failed" not in first:
+        return first
+    lines = (stderr or "").splitlines()
+    details = []
+    for line in lines[[line.strip() for line in lines].index(first) + 1:]:
+        if not line.strip():
+            break
+        details.append(line.strip())
+    return " ".join([first] + details)
+
+
 def first_error(text):
     for line in (text or "").splitlines():
         if line.strip() and not _HARMLESS.match(line):

@@ -110,7 +110,7 @@ def test_config_changes_hide_env_values():
     assert "s3cret" not in text and "other" not in text
     assert before["process.env"][0] == after["process.env"][0]
     assert before["process.env"][1] != after["process.env"][1]
-    assert before["process.env"][1].startswith("TOKEN=<sha256:")
+    assert before["process.env"][1].startswith("TOKEN=<masked:")
 
 
 def render(step):
