@@ -85,7 +85,7 @@ def local_node() -> str:
     return name
 
 
-_SET_PASSWORD_SCRIPT = (
+_CHANGE_ROOT_LOGIN_SH = (
     "if command -v chpasswd >/dev/null 2>&1; then chpasswd; "
     "else IFS= read -r line; pw=${line#root:}; printf '%s\\n%s\\n' \"$pw\" \"$pw\" | passwd -a sha512 root >/dev/null; fi"
 )
@@ -259,7 +259,7 @@ class PctTransport:
         if password is not None:
             # chpasswd where the CT has it (Debian & co.), else passwd reading stdin (busybox); the
             # password only ever travels on stdin, never in an argv.
-            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _SET_PASSWORD_SCRIPT]
+            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _CHANGE_ROOT_LOGIN_SH]
             shown.append(argv)
             if not check:
                 self._run(argv, data="root:%s\n" % password)
