@@ -58,19 +58,13 @@ def description(value: str) -> str:
     return value
 
 
-def ipv4(field: str, value: str) -> str:
+def ip_address(field: str, value: str, version: int) -> str:
+    """A plain IPv4 or IPv6 address (a gateway): no prefix length."""
+    kind = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
     try:
-        ipaddress.IPv4Address(str(value))
+        kind(str(value))
     except ValueError:
-        raise invalid_argument(field, "%r is not an IPv4 address" % (value,)) from None
-    return value
-
-
-def ipv6(field: str, value: str) -> str:
-    try:
-        ipaddress.IPv6Address(str(value))
-    except ValueError:
-        raise invalid_argument(field, "%r is not an IPv6 address" % (value,)) from None
+        raise invalid_argument(field, "%r is not an IPv%d address" % (value, version)) from None
     return value
 
 

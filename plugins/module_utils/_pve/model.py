@@ -264,10 +264,9 @@ def _net_from_param(key, value):
     for sub, version in (("ip", 4), ("ip6", 6)):
         if net.get(sub) is not None:
             inputcheck.ip_config("%s.%s" % (key, sub), net[sub], version)
-    if net.get("gw") is not None:
-        inputcheck.ipv4("%s.gw" % key, net["gw"])
-    if net.get("gw6") is not None:
-        inputcheck.ipv6("%s.gw6" % key, net["gw6"])
+    for sub, version in (("gw", 4), ("gw6", 6)):
+        if net.get(sub) is not None:
+            inputcheck.ip_address("%s.%s" % (key, sub), net[sub], version)
     if net.get("hwaddr") is not None and not re.fullmatch(r"[a-f0-9][02468ace](:[a-f0-9]{2}){5}", net["hwaddr"], re.IGNORECASE):
         raise invalid_argument("%s.hwaddr" % key, "%r is not a unicast MAC address" % (net["hwaddr"],))
     if net.get("tag") is not None and not 1 <= net["tag"] <= 4094:
