@@ -27,6 +27,27 @@ _HARMLESS = re.compile(r"^(trying to acquire lock\.\.\.( OK)?|\s*OK|Task finishe
                        r"cannot delete '[^']*' - not set in current configuration!)\s*$")
 
 
+_MISSING = re.compile(r"\b(bridge|storage|volume|disk|snapshot|user|group|role) '([^']+)' does not exist|"
+                      r"Configuration file '[^']*/(\d+)\.conf' does not exist|no such cluster node '([^']+)'")
+
+
+def missing(text):
+    """What a ``not_found`` error is about: ``{"kind": bridge|storage|template|volume|ct|node|..., "name": ...}`` or None.
+
+    A volume of ``vztmpl`` content is the template; the CT's own config file missing is the CT."""
+    match = _MISSING.search(text or "")
+    if not match:
+        return None
+    kind, name, vmid, node = match.groups()
+    if vmid:
+        return {"kind": "ct", "name": vmid}
+    if node:
+        return {"kind": "node", "name": node}
+    if kind == "volume" and ":vztmpl/" in name:
+        kind = "template"
+    return {"kind": kind, "name": name}
+
+
 def classify(text, default=errors.RUNTIME_ERROR):
     text = text or ""
     for kind, pattern in _RULES:

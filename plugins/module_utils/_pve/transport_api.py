@@ -132,6 +132,8 @@ class ApiTransport:
         elif self.verify_ssl and ("certificate" in text.lower() or "CERTIFICATE_VERIFY_FAILED" in text):
             text += " (set validate_certs: false for a self-signed certificate, or install the node's CA)"
         details = {}
+        if kind == errors.NOT_FOUND and messages.missing(text):
+            details["missing"] = messages.missing(text)
         if getattr(exc, "errors", None):
             details["api_errors"] = exc.errors
         return LxcriError("%s: %s" % (what, text), kind, details=details)

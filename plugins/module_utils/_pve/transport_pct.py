@@ -122,9 +122,10 @@ class PctTransport:
                              % (" ".join(shown[:3]), timeout, " | ".join((out or "").strip().splitlines()[-10:]) or "none"),
                              errors.TIMEOUT, cmd=shown, rc=rc, stdout=out, stderr=err)
         if rc != 0:
+            kind = messages.classify(err + "\n" + out, errors.TASK_FAILED if task else errors.RUNTIME_ERROR)
+            missing = messages.missing(err) if kind == errors.NOT_FOUND else None
             raise LxcriError(messages.error_message(err) or messages.first_error(out) or "%s exited with %s" % (shown[0], rc),
-                             messages.classify(err + "\n" + out, errors.TASK_FAILED if task else errors.RUNTIME_ERROR),
-                             cmd=shown, rc=rc, stdout=out, stderr=err)
+                             kind, cmd=shown, rc=rc, stdout=out, stderr=err, details={"missing": missing} if missing else None)
         if len(argv) > 1 and argv[1] in _EXIT0_ON_TASK_FAILURE and messages.error_lines(err):
             raise LxcriError(messages.error_lines(err)[-1], messages.classify(err, errors.TASK_FAILED), cmd=shown, rc=rc, stdout=out, stderr=err)
         if not read:

@@ -377,3 +377,22 @@ def test_lxc_environment_values_are_masked_in_actions_diff_and_config(node):
     assert "env-Secret-1" not in shown and "DB_PASSWORD=<masked:" in shown
     assert "DB_PASSWORD=env-Secret-1" in node.conf_text(120)
     assert not run(node, "pct", web(node), lxc=entries)["changed"]
+
+
+@pytest.mark.parametrize("change,kind,name", [
+    (dict(storage="nosuchstore"), "storage", "nosuchstore"),
+    (dict(ostemplate="local:vztmpl/no-such-template_1.0_amd64.tar.gz"), "template", "local:vztmpl/no-such-template_1.0_amd64.tar.gz"),
+])
+def test_not_found_says_what_is_missing(node, via, change, kind, name):
+    with pytest.raises(LxcriError) as err:
+        run(node, via, web(node, **change))
+    assert err.value.error_kind == "not_found", err.value.msg
+    assert err.value.details["missing"] == {"kind": kind, "name": name}
+    assert not node.exists(120)
+
+
+def test_a_missing_bridge_is_named(node, via):
+    node.fail_next("vzstart", message="bridge 'vmbr9' does not exist")
+    with pytest.raises(LxcriError) as err:
+        run(node, via, web(node), state="started")
+    assert err.value.error_kind == "not_found" and err.value.details["missing"] == {"kind": "bridge", "name": "vmbr9"}
