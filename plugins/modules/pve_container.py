@@ -196,9 +196,12 @@ options:
     description: Hook script volume, for example C(local:snippets/hook.sh). Needs O(transport=pct) or a root@pam password login.
     type: str
   ostype:
-    description: OS type (Proxmox detects it at create when omitted).
+    description:
+      - OS type (Proxmox detects it at create when omitted).
+      - One of C(debian), C(devuan), C(ubuntu), C(centos), C(fedora), C(opensuse), C(archlinux), C(alpine), C(gentoo),
+        C(nixos), C(unmanaged) (Proxmox's list); any other value is accepted only when it is the container's current one,
+        so what M(lxcri.containers.pve_container_info) returns for an older or hand-edited config can be fed back.
     type: str
-    choices: [debian, devuan, ubuntu, centos, fedora, opensuse, archlinux, alpine, gentoo, nixos, unmanaged]
   arch:
     description: Architecture (Proxmox detects it at create when omitted).
     type: str
@@ -443,8 +446,7 @@ def argument_spec():
         timezone=dict(type="str"),
         protection=dict(type="bool"),
         hookscript=dict(type="str"),
-        ostype=dict(type="str", choices=["debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo", "nixos",
-                                         "unmanaged"]),
+        ostype=dict(type="str"),
         arch=dict(type="str", choices=["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]),
         cmode=dict(type="str", choices=["shell", "console", "tty"]),
         console=dict(type="bool"),

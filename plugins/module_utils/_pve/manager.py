@@ -166,6 +166,7 @@ class Manager:
                 vmid if vmid is not None else params.get("hostname"), " on node %s" % node if node else ""))
         if desired.get("unprivileged") is None:
             desired.pop("unprivileged", None)
+        model.check_ostype(desired)
         if self.t.name == "api" and not node:
             raise errors.invalid_argument("node", "required to create a container over the API")
         config = pve_plan.plan_create(desired)
@@ -239,6 +240,7 @@ class Manager:
     def _update(self, vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state):
         params = self.p
         is_template = bool(current.get("template"))
+        model.check_ostype(desired, current)
         want_unpriv = desired.pop("unprivileged", None)
         if want_unpriv is not None and want_unpriv != bool(current.get("unprivileged", False)):
             raise LxcriError("unprivileged: CT %s is %s and Proxmox cannot change that after create; destroy and recreate it to change it"

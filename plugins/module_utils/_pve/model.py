@@ -29,6 +29,8 @@ BOOL_KEYS = ("onboot", "protection", "console", "debug", "template", "unprivileg
 STR_KEYS = ("hostname", "ostype", "arch", "cmode", "timezone", "hookscript", "entrypoint")
 LIST_KEYS = ("nameserver", "searchdomain")
 PROP_KEYS = ("rootfs", "features", "startup")
+# Proxmox's ostype enum (PVE::LXC::Config $confdesc ostype).
+OSTYPES = ("debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo", "nixos", "unmanaged")
 # Keys of `pct config` that are internal or not part of the managed model.
 IGNORED_KEYS = ("digest", "lock", "parent", "snaptime", "snapstate", "vmstate")
 
@@ -399,6 +401,13 @@ def desired_from_params(params):
     for key, value in _indexed("mp", params.get("mp"), "mp", MAX_MP).items():
         desired[key] = _mount_from_param(key, value, storage)
     return desired
+
+
+def check_ostype(desired, current=None):
+    """An ostype outside Proxmox's list is only accepted when it is already the CT's (a round trip of info output)."""
+    ostype = desired.get("ostype")
+    if ostype is not None and ostype not in OSTYPES and ostype != (current or {}).get("ostype"):
+        raise invalid_argument("ostype", "%r is not one of %s" % (ostype, ", ".join(OSTYPES)))
 
 
 def public(flat):

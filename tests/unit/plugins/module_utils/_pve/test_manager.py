@@ -396,3 +396,15 @@ def test_a_missing_bridge_is_named(node, via):
     with pytest.raises(LxcriError) as err:
         run(node, via, web(node), state="started")
     assert err.value.error_kind == "not_found" and err.value.details["missing"] == {"kind": "bridge", "name": "vmbr9"}
+
+
+def test_an_ostype_outside_the_list_is_accepted_only_as_the_current_one(node, via):
+    run(node, via, web(node))
+    set_conf_line(node, 120, "ostype", "redhat")  # as in older configs (pve-container's own test corpus)
+    assert not run(node, via, web(node, ostype="redhat"))["changed"]
+    with pytest.raises(LxcriError) as err:
+        run(node, via, web(node, ostype="solaris"))
+    assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith("ostype")
+    with pytest.raises(LxcriError) as err:
+        run(node, via, web(node, vmid=121, hostname="new", ostype="redhat"))
+    assert err.value.msg.startswith("ostype") and not node.exists(121)
