@@ -202,9 +202,9 @@ class Manager:
         except LxcriError as exc:
             if exc.error_kind == errors.TIMEOUT:
                 # The task may still be running: removing its CT now would race with it.
-                exc.details["cleanup"] = ("not attempted: the %s of CT %s may still be running; check it (pct status %s / the task) "
+                exc.details["cleanup"] = ("not attempted: '%s' may still be running; check CT %s (pct status %s / the task) "
                                           "and remove it with state: absent if it is unwanted"
-                                          % ("create" if not created else exc.details.get("failed_action", "last step"), vmid, vmid))
+                                          % (exc.details.get("failed_action") or "create CT %s" % vmid, vmid, vmid))
             elif not self.check and (created or exc.error_kind != errors.CONFLICT):
                 # The module's promise: a create that fails halfway leaves no CT behind.
                 exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 
 import pytest
 
@@ -408,3 +409,13 @@ def test_an_ostype_outside_the_list_is_accepted_only_as_the_current_one(node, vi
     with pytest.raises(LxcriError) as err:
         run(node, via, web(node, vmid=121, hostname="new", ostype="redhat"))
     assert err.value.msg.startswith("ostype") and not node.exists(121)
+
+
+def test_a_create_that_times_out_is_not_removed_while_its_task_may_run(node):
+    faults.add_slow(node.state, 2, "vzcreate")
+    with pytest.raises(LxcriError) as err:
+        Manager(node.api_transport(timeout=1), params(**web(node))).run()
+    assert err.value.error_kind == "timeout"
+    assert err.value.details["cleanup"].startswith("not attempted: 'create CT 120 from ")
+    assert node.exists(120)  # the task goes on: the CT is not torn down under it
+    time.sleep(2.5)
