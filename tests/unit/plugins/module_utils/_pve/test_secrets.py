@@ -67,12 +67,15 @@ def test_no_secret_in_argv_actions_diff_config_warnings_or_errors(tmp_path, monk
     for check in (True, False, False):
         result = Manager(make(), params(**spec), check_mode=check, warn=warnings.append).run()
         assert_hidden(node, visible(result, warnings=warnings))
-    changed = dict(spec, memory=2048, lxc=[["lxc.environment", "DB_PASSWORD=%s-2" % ENV_SECRET]] if raw else None)
+    changed = dict(spec)
+    changed.update({"memory": 2048, "lxc": [["lxc.environment", "DB_PASSWORD=%s-2" % ENV_SECRET]] if raw else None})
     result = Manager(make(), params(**changed), warn=warnings.append).run()
     assert result["changed"]
     assert_hidden(node, visible(result, warnings=warnings))
     if name == "pct":
-        result = Manager(make(), params(**dict(changed, update_password="always")), check_mode=True).run()
+        always = params(**changed)
+        always["update_password"] = "always"
+        result = Manager(make(), always, check_mode=True).run()
         assert_hidden(node, visible(result))
     # Failures: Proxmox refusing the create (unknown storage), and a local check refusing the password.
     for bad in (dict(spec, vmid=151, hostname="vault2", storage="nosuchstore"), dict(spec, vmid=152, password=ROOT_PASSWORD + "\n")):

@@ -14,6 +14,7 @@ from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.p
 
 # --- pct output parsing (samples from the contract) ---------------------------------------
 
+
 def test_pct_pending_gives_the_pending_view_and_pending_keys():
     text = "cur arch: amd64\ncur cores: 1\nnew cores: 2\ncur features: nesting=1\ncur hostname: web\ndel swap: 512\nnew tags: prod\n"
     view, pending = model.parse_pending_text(text)
