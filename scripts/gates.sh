@@ -62,8 +62,46 @@ count_tests() {
 sum_pytest_counts() {
   grep -E '^(=+ )?[0-9]+ (passed|failed|error).* in [0-9.]+s' "$1" | awk '
     { for (i = 1; i < NF; i++) if ($(i) ~ /^[0-9]+$/) { word = $(i + 1); gsub(/[^a-z]/, "", word); total[word] += $(i) } }
-    END { if (total["passed"] + total["failed"] + total["errors"] + total["error"] == 0) { print "0 tests ran"; exit }
-          printf "%d passed, %d failed, %d skipped\n", total["passed"], total["failed"], total["skipped"] }'
+    END { errors = total["errors"] + total["error"]
+          if (total["passed"] + total["failed"] + errors == 0) { print "0 tests ran"; exit }
+          printf "%d passed, %d failed, %d errors, %d skipped\n", total["passed"], total["failed"], errors, total["skipped"] }'
+}
+
+# A pytest gate whose log shows a test module skipped for a missing import (pytest.importorskip)
+# fails: the gates install every test dependency, so such a skip hides tests that never ran.
+no_import_skips() {
+  local log=$1
+  if grep -E '^SKIPPED .*(could not import|is not installed)' "$log"; then
+    echo "a test dependency is missing: the skips above would hide tests" >&2
+    return 1
+  fi
+}
+
+# pytest with skip reasons shown (-rs), failing on importorskip skips.
+pytest_strict() {
+  local log
+  log=$(mktemp)
+  python -m pytest -p no:cacheprovider -q -rs "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  no_import_skips "$log" || rc=1
+  rm -f "$log"
+  return "$rc"
+}
+
+# The security gate: ruff's bandit rules on the collection's code and pvesim (every finding fixed,
+# or justified inline or in ruff.toml), then a CycloneDX SBOM of the collection's runtime
+# dependencies, from the venv that holds exactly them (no network).
+security() {
+  ruff check --no-cache --select S --output-format concise plugins tools/pvesim/pvesim || return 1
+  "$WORK/venv-security/bin/cyclonedx-py" environment --output-format JSON --output-file "$WORK/sbom.cdx.json" \
+    "$WORK/venv-runtime/bin/python" || return 1
+  python - "$WORK/sbom.cdx.json" <<'PY' || return 1
+import json, sys
+names = sorted(c["name"].lower() for c in json.load(open(sys.argv[1]))["components"])
+missing = [n for n in ("jsonschema", "proxmoxer", "requests") if n not in names]
+print("SBOM: %d components (%s)%s" % (len(names), ", ".join(names), "; MISSING " + ", ".join(missing) if missing else ""))
+sys.exit(1 if missing else 0)
+PY
 }
 
 modules_listed_by_ansible_doc() {
@@ -101,18 +139,18 @@ main() {
   run_line 2.21 3.12 "$venv221" yes
   PATH="$venv221/bin:$PATH"
   gate "ruff" none ruff check --no-cache .
+  gate "security" none security
   gate "ansible-lint" none ansible-lint --offline --profile production --nocolor
   gate "changelog lint" none antsibull-changelog lint
   gate "plugin docs lint" none antsibull-docs lint-collection-docs --plugin-docs .
   gate "build install doc" none modules_listed_by_ansible_doc "$venv221"
   if [ -d "$COLL/tools/pvesim/tests" ]; then
-    gate "pvesim tests" pytest python -m pytest -p no:cacheprovider -q tools/pvesim/tests \
-      --ignore=tools/pvesim/tests/test_clients_ansible.py
+    gate "pvesim tests" pytest pytest_strict tools/pvesim/tests --ignore=tools/pvesim/tests/test_clients_ansible.py
     # community.proxmox from the pip 'ansible' package of each line, unchanged, against pvesim.
     gate "pvesim clients ansible 12 core 2.19" pytest env PVESIM_CLIENTS_VENV="$WORK/venv-clients-2.19" \
-      python -m pytest -p no:cacheprovider -q tools/pvesim/tests/test_clients_ansible.py
+      bash -c "$(declare -f pytest_strict no_import_skips); pytest_strict tools/pvesim/tests/test_clients_ansible.py"
     gate "pvesim clients ansible 14 core 2.21" pytest env PVESIM_CLIENTS_VENV="$WORK/venv-clients-2.21" \
-      python -m pytest -p no:cacheprovider -q tools/pvesim/tests/test_clients_ansible.py
+      bash -c "$(declare -f pytest_strict no_import_skips); pytest_strict tools/pvesim/tests/test_clients_ansible.py"
   fi
   for scenario in $(cd "$COLL" && molecule_scenarios); do
     gate "molecule $scenario core 2.21" molecule "$REPO/scripts/cgroup-ns.sh" molecule test -s "$scenario"

@@ -44,7 +44,7 @@ make_venv() {
   quiet_pip "$venv" -r "$requirements"
   if [ -f "$pvesim" ]; then quiet_pip "$venv" -e "$REPO/tools/pvesim"; fi
   # ansible-test bootstraps pip in its own venvs from this cached script (no ci-files host here).
-  "$venv/bin/python" "$REPO/.ci/ansible-test-get-pip.py" --place >/dev/null
+  if [ -x "$venv/bin/ansible-test" ]; then "$venv/bin/python" "$REPO/.ci/ansible-test-get-pip.py" --place >/dev/null; fi
   printf '%s' "$wanted" >"$stamp"
 }
 
@@ -96,6 +96,10 @@ main() {
   # The pip 'ansible' packages, for the third-party client tests against pvesim.
   make_venv "$WORK/venv-clients-2.19" "$py311" "$REPO/tests/requirements/clients-2.19.txt" no
   make_venv "$WORK/venv-clients-2.21" "$py312" "$REPO/tests/requirements/clients-2.21.txt" no
+  # The security gate: the SBOM tool, and a venv holding only the collection's runtime dependencies,
+  # whose SBOM it writes (offline, from what is installed).
+  make_venv "$WORK/venv-security" "$py312" "$REPO/tests/requirements/security.txt" no
+  make_venv "$WORK/venv-runtime" "$py312" "$REPO/requirements.txt" no
   copy_source_tree
   build_and_install_collection "$REPO/.venv"
 }

@@ -50,7 +50,8 @@ options:
       - V(started) and V(stopped) also ensure the run state (a stop is a shutdown with O(timeout), then a kill; see O(force_stop)).
       - V(restarted) reboots a running container (always a change) or starts a stopped one.
       - V(template) converts it to a template (stopping it first); a template stays unchanged on later runs.
-      - V(absent) stops and destroys it.
+      - V(absent) stops it (see O(force_stop)) and destroys it. A container with C(protection) enabled is refused
+        (C(error_kind=conflict)) before anything is stopped; set O(protection=false) first.
     type: str
     choices: [present, started, stopped, restarted, absent, template]
     default: present
@@ -195,9 +196,12 @@ options:
     description: Hook script volume, for example C(local:snippets/hook.sh). Needs O(transport=pct) or a root@pam password login.
     type: str
   ostype:
-    description: OS type (Proxmox detects it at create when omitted).
+    description:
+      - OS type (Proxmox detects it at create when omitted).
+      - One of C(debian), C(devuan), C(ubuntu), C(centos), C(fedora), C(opensuse), C(archlinux), C(alpine), C(gentoo),
+        C(nixos), C(unmanaged) (Proxmox's list); any other value is accepted only when it is the container's current one,
+        so what M(lxcri.containers.pve_container_info) returns for an older or hand-edited config can be fed back.
     type: str
-    choices: [debian, devuan, ubuntu, centos, fedora, opensuse, archlinux, alpine, gentoo, nixos, unmanaged]
   arch:
     description: Architecture (Proxmox detects it at create when omitted).
     type: str
@@ -225,7 +229,8 @@ options:
     type: bool
   password:
     description:
-      - Root password inside the container (at least 5 characters). Set at create; see O(update_password).
+      - Root password inside the container (at least 5 characters, no line breaks). Set at create; see O(update_password).
+      - Over O(transport=pct) it reaches C(pct create) on stdin, never on its command line (visible in C(ps)).
     type: str
   ssh_public_keys:
     description:
@@ -244,9 +249,18 @@ options:
     description:
       - Raw LXC keys, a list of C([lxc.key, value]) pairs, written in order to the container's config file.
         Proxmox has no API or C(pct set) for them, so they need O(transport=pct). The declared list replaces all raw keys.
+      - Keys must match C(lxc\.[a-z0-9_.-]+); keys and values must not contain a newline, carriage return or NUL.
+        The edit holds the container's config lock and waits for a C(lock:) to clear within O(lock_timeout).
+      - C(lxc.environment) values are masked in RV(actions), RV(diff) and RV(config).
     type: list
     elements: raw
 notes:
+  - Over O(transport=pct) O(node) must be the local node (as C(/etc/pve/local) names it); another node fails with
+    C(error_kind=invalid_argument) naming the local one.
+  - Values Proxmox would refuse (IP addresses without a prefix length, gateways, interface names, time zones not in
+    C(zone.tab), nameservers, search domains) and values that would inject config lines or property-string
+    sub-keys (line breaks; C(,) C(=) C(;) in sub-values) fail with C(error_kind=invalid_argument) naming the field,
+    before any command runs.
   - Changes that a running container cannot apply at once (features, rootfs, changed mount points, nameserver, ostype ...)
     stay pending in Proxmox; RV(restart_required) says so.
   - With O(transport=pct) the module must run on the Proxmox node as root.
@@ -432,8 +446,7 @@ def argument_spec():
         timezone=dict(type="str"),
         protection=dict(type="bool"),
         hookscript=dict(type="str"),
-        ostype=dict(type="str", choices=["debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo", "nixos",
-                                         "unmanaged"]),
+        ostype=dict(type="str"),
         arch=dict(type="str", choices=["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]),
         cmode=dict(type="str", choices=["shell", "console", "tty"]),
         console=dict(type="bool"),

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 
+from ansible_collections.lxcri.containers.plugins.module_utils._common import secretmask
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import NOT_FOUND, LxcriError, invalid_argument
 
 
@@ -88,17 +89,11 @@ def flatten(config, depth=2):
 
 
 def mask_env(flat):
-    """Replace ``process.env`` values by a short hash, so a diff never prints secrets passed in the environment."""
+    """Replace ``process.env`` values by a keyed-hash mask, so a diff never prints secrets passed in the environment."""
     env = flat.get("process.env")
     if not isinstance(env, list):
         return flat
-    masked = []
-    for item in env:
-        name, sep, value = str(item).partition("=")
-        if sep:
-            masked.append("%s=<sha256:%s>" % (name, hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]))
-        else:
-            masked.append(name)
+    masked = [secretmask.mask_assignment(item) for item in env]
     result = dict(flat)
     result["process.env"] = masked
     return result

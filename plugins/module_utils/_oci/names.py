@@ -14,7 +14,7 @@ MAX_NAME_LENGTH = 64
 
 # The intersection of what runc ([A-Za-z0-9_+.-], not "." or "..") and crun accept,
 # without "+" (the seed project never allowed it and it is awkward in file names).
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def validate_name(name, field="name"):
@@ -25,7 +25,7 @@ def validate_name(name, field="name"):
         raise invalid_argument(field, "%r is %d characters long, the limit is %d" % (name, len(name), MAX_NAME_LENGTH))
     if name in (".", ".."):
         raise invalid_argument(field, "%r is not a valid container id" % name)
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise invalid_argument(field, "%r may only contain letters, digits, '_', '.' and '-' (no '/', no spaces)" % name)
     return name
 

@@ -26,7 +26,8 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common import er
 
 MIB = 1 << 20
 # Mounts every LXC container gets anyway.
-STANDARD_MOUNTS = ("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/run", "/tmp")
+# Mount destinations inside the container (not files this code writes).
+STANDARD_MOUNTS = ("/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/run", "/tmp")  # noqa: S108
 # The capabilities runc spec and umoci give a container; LXC's default set is larger, so these are kept.
 DEFAULT_CAPS = frozenset(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID",
                           "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",

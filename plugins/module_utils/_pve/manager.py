@@ -10,7 +10,7 @@ import copy
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import model, retry
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
 
 VMID_MIN = 100
@@ -26,7 +26,7 @@ def split_public(flat, lxc=None):
     """Flat canonical config -> (config in the module's input shape, everything else)."""
     shaped = model.public(flat)
     if lxc:
-        shaped["lxc"] = [list(item) for item in lxc]
+        shaped["lxc"] = model.mask_lxc(lxc)
     config = dict((k, v) for k, v in shaped.items() if k in CONFIG_OPTIONS)
     extra = dict((k, v) for k, v in shaped.items() if k not in CONFIG_OPTIONS)
     return config, extra
@@ -42,11 +42,19 @@ def validate_params(params):
     password = params.get("password")
     if password is not None and len(password) < 5:
         raise errors.invalid_argument("password", "must be at least 5 characters (Proxmox minimum)")
+    if password is not None:
+        # Sent on one stdin line: a line break would cut it (and never echo it back in the message).
+        inputcheck.no_line_breaks("password", password)
     for index, entry in enumerate(params.get("lxc") or []):
-        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or not str(entry[0]).startswith("lxc."):
-            raise errors.invalid_argument("lxc[%d]" % index, "each entry must be a [lxc.key, value] pair, got %r" % (entry,))
+        field = "lxc[%d]" % index
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+            raise errors.invalid_argument(field, "each entry must be a [lxc.key, value] pair, got a %s" % type(entry).__name__)
+        inputcheck.raw_lxc_entry(field, str(entry[0]), str(entry[1]))
         if str(entry[0]) in ("lxc.rootfs.path", "lxc.rootfs.options"):
-            raise errors.invalid_argument("lxc[%d]" % index, "%s is managed by Proxmox and not allowed" % entry[0])
+            raise errors.invalid_argument(field, "%s is managed by Proxmox and not allowed" % entry[0])
+    for key in ("node", "ostemplate", "hostname"):
+        if isinstance(params.get(key), str):
+            inputcheck.no_control_chars(key, params[key])
     for key in ("timeout", "lock_timeout"):
         if params.get(key) is not None and params[key] < 0:
             raise errors.invalid_argument(key, "must be 0 or more seconds")
@@ -139,8 +147,13 @@ class Manager:
         before = split_public(current)[0] if current is not None else None
         plan = Plan(before, None)
         if current is not None:
+            if current.get("protection"):
+                # pct destroy would refuse only after the stop: refuse before anything is touched.
+                raise LxcriError("CT %s has protection enabled and cannot be removed; lift it first (protection: false, or "
+                                 "'pct set %s --protection 0'), then run state: absent again" % (vmid, vmid), errors.CONFLICT,
+                                 details={"field": "protection"})
             if status == "running":
-                self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
+                self._stop(plan, vmid, node)
             self._do(plan, "destroy", "destroy CT %s%s" % (vmid, " (purge)" if self.p.get("purge") else ""), self.t.destroy, vmid,
                      vmid=vmid, purge=bool(self.p.get("purge")), node=node)
         return self._result(plan, vmid, node, "absent", None, False)
@@ -153,6 +166,7 @@ class Manager:
                 vmid if vmid is not None else params.get("hostname"), " on node %s" % node if node else ""))
         if desired.get("unprivileged") is None:
             desired.pop("unprivileged", None)
+        model.check_ostype(desired)
         if self.t.name == "api" and not node:
             raise errors.invalid_argument("node", "required to create a container over the API")
         config = pve_plan.plan_create(desired)
@@ -170,26 +184,31 @@ class Manager:
         if "password" in after:
             after_public["password"] = params["password"]
         plan = Plan(None, after_public)
+        status = "stopped"
+        created = False
         try:
             self._do(plan, "create", "create CT %s from %s" % (vmid, params["ostemplate"]), self.t.create, vmid,
                      vmid=vmid, ostemplate=params["ostemplate"], params=raw, password=params.get("password"),
                      ssh_public_keys=params.get("ssh_public_keys"), node=node)
+            created = True
+            if lxc_desired:
+                self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired,
+                         node=node, shown_entries=model.mask_lxc(lxc_desired))
+            if state in ("started", "restarted"):
+                self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
+                status = "running"
+            elif state == "template":
+                self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
         except LxcriError as exc:
             if exc.error_kind == errors.TIMEOUT:
-                # The create task may still be running: removing its CT now would race with it.
-                exc.details["cleanup"] = ("not attempted: the create of CT %s may still be running; check it (pct status %s / the task) "
-                                          "and remove it with state: absent if it is unwanted" % (vmid, vmid))
-            elif not self.check and exc.error_kind != errors.CONFLICT:
+                # The task may still be running: removing its CT now would race with it.
+                exc.details["cleanup"] = ("not attempted: '%s' may still be running; check CT %s (pct status %s / the task) "
+                                          "and remove it with state: absent if it is unwanted"
+                                          % (exc.details.get("failed_action") or "create CT %s" % vmid, vmid, vmid))
+            elif not self.check and (created or exc.error_kind != errors.CONFLICT):
+                # The module's promise: a create that fails halfway leaves no CT behind.
                 exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
             raise
-        if lxc_desired:
-            self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired, node=node)
-        status = "stopped"
-        if state in ("started", "restarted"):
-            self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
-            status = "running"
-        elif state == "template":
-            self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
         if not self.check:
             found = self.t.read(vmid, node)
             if found is not None:
@@ -202,6 +221,8 @@ class Manager:
         try:
             if self.t.read(vmid, node) is None:
                 return "nothing left behind"
+            if (self.t.status(vmid, node) or {}).get("status") == "running":
+                self.t.stop(vmid=vmid, node=node, check=False)
             self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
             return "removed the half-created CT %s" % vmid
         except LxcriError as exc:
@@ -219,6 +240,7 @@ class Manager:
     def _update(self, vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state):
         params = self.p
         is_template = bool(current.get("template"))
+        model.check_ostype(desired, current)
         want_unpriv = desired.pop("unprivileged", None)
         if want_unpriv is not None and want_unpriv != bool(current.get("unprivileged", False)):
             raise LxcriError("unprivileged: CT %s is %s and Proxmox cannot change that after create; destroy and recreate it to change it"
@@ -255,7 +277,8 @@ class Manager:
         for disk, size in delta.resize:
             self._do(plan, "resize", "grow %s of CT %s to %s" % (disk, vmid, size), self.t.resize, vmid, vmid=vmid, disk=disk, size=size, node=node)
         if lxc_changed:
-            self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired, node=node)
+            self._do(plan, "raw_lxc", "write raw lxc.* keys of CT %s" % vmid, self.t.set_raw_lxc, vmid, vmid=vmid, entries=lxc_desired, node=node,
+                     shown_entries=model.mask_lxc(lxc_desired))
 
         predicted_pending = set(pending)
         if running:

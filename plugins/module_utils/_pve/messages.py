@@ -27,6 +27,27 @@ _HARMLESS = re.compile(r"^(trying to acquire lock\.\.\.( OK)?|\s*OK|Task finishe
                        r"cannot delete '[^']*' - not set in current configuration!)\s*$")
 
 
+_MISSING = re.compile(r"\b(bridge|storage|volume|disk|snapshot|user|group|role) '([^']+)' does not exist|"
+                      r"Configuration file '[^']*/(\d+)\.conf' does not exist|no such cluster node '([^']+)'")
+
+
+def missing(text):
+    """What a ``not_found`` error is about: ``{"kind": bridge|storage|template|volume|ct|node|..., "name": ...}`` or None.
+
+    A volume of ``vztmpl`` content is the template; the CT's own config file missing is the CT."""
+    match = _MISSING.search(text or "")
+    if not match:
+        return None
+    kind, name, vmid, node = match.groups()
+    if vmid:
+        return {"kind": "ct", "name": vmid}
+    if node:
+        return {"kind": "node", "name": node}
+    if kind == "volume" and ":vztmpl/" in name:
+        kind = "template"
+    return {"kind": kind, "name": name}
+
+
 def classify(text, default=errors.RUNTIME_ERROR):
     text = text or ""
     for kind, pattern in _RULES:
@@ -38,6 +59,21 @@ def classify(text, default=errors.RUNTIME_ERROR):
 def error_lines(stderr):
     """The stderr lines that are real errors (for commands that exit 0 on task failure)."""
     return [line for line in (stderr or "").splitlines() if line.strip() and not _HARMLESS.match(line)]
+
+
+def error_message(stderr):
+    """The error of a failed command: its first error line, and for ``400 Parameter verification failed.``
+    the ``field: reason`` lines pct prints after it (before the usage), which name what was refused."""
+    first = first_error(stderr)
+    if "Parameter verification failed" not in first:
+        return first
+    lines = (stderr or "").splitlines()
+    details = []
+    for line in lines[[line.strip() for line in lines].index(first) + 1:]:
+        if not line.strip():
+            break
+        details.append(line.strip())
+    return " ".join([first] + details)
 
 
 def first_error(text):

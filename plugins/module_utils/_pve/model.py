@@ -18,7 +18,9 @@ from __future__ import annotations
 import copy
 import re
 
+from ansible_collections.lxcri.containers.plugins.module_utils._common import secretmask
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import invalid_argument
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
 INT_KEYS = ("cores", "cpuunits", "memory", "swap", "tty")
@@ -27,11 +29,13 @@ BOOL_KEYS = ("onboot", "protection", "console", "debug", "template", "unprivileg
 STR_KEYS = ("hostname", "ostype", "arch", "cmode", "timezone", "hookscript", "entrypoint")
 LIST_KEYS = ("nameserver", "searchdomain")
 PROP_KEYS = ("rootfs", "features", "startup")
+# Proxmox's ostype enum (PVE::LXC::Config $confdesc ostype).
+OSTYPES = ("debian", "devuan", "ubuntu", "centos", "fedora", "opensuse", "archlinux", "alpine", "gentoo", "nixos", "unmanaged")
 # Keys of `pct config` that are internal or not part of the managed model.
 IGNORED_KEYS = ("digest", "lock", "parent", "snaptime", "snapstate", "vmstate")
 
-NET_RE = re.compile(r"^net(\d+)$")
-MP_RE = re.compile(r"^mp(\d+)$")
+NET_RE = re.compile(r"net(\d+)")
+MP_RE = re.compile(r"mp(\d+)")
 MAX_NET = 31
 MAX_MP = 255
 
@@ -45,11 +49,11 @@ HOT_DELETE_KEYS = ("swap", "cpulimit", "cpuunits")
 
 
 def is_net(key):
-    return bool(NET_RE.match(key))
+    return bool(NET_RE.fullmatch(key))
 
 
 def is_mp(key):
-    return bool(MP_RE.match(key))
+    return bool(MP_RE.fullmatch(key))
 
 
 def is_prop(key):
@@ -109,7 +113,7 @@ def value_to_raw(key, value):
 
 def is_alloc_volume(volume):
     """``local-lvm:8`` / ``local-lvm:0.5`` (allocate a new volume of N GiB)."""
-    return bool(volume) and bool(re.match(r"^[A-Za-z][A-Za-z0-9\-_.]*:\d+(\.\d+)?$", str(volume)))
+    return bool(volume) and bool(re.fullmatch(r"[A-Za-z][A-Za-z0-9\-_.]*:\d+(\.\d+)?", str(volume)))
 
 
 def is_path_volume(volume):
@@ -150,12 +154,15 @@ def _mount_from_param(key, value, storage):
             continue
         if sub not in known:
             raise invalid_argument("%s.%s" % (key, sub), "unknown mount-point option; known: %s" % ", ".join(sorted(known)))
+        field = "%s.%s" % (key, sub)
         if sub == "size":
-            mount["size"] = ps.canonical_size(sub_value, "%s.size" % key, default_unit="G")
+            mount["size"] = ps.canonical_size(sub_value, field, default_unit="G")
         elif sub == "storage":
-            mount["storage"] = str(sub_value)
+            mount["storage"] = inputcheck.propstring_value(field, str(sub_value))
+        elif sub == "mp":
+            mount["mp"] = inputcheck.mount_path(field, str(sub_value))
         else:
-            mount[sub] = ps._parse_value(known[sub], sub_value, "%s.%s" % (key, sub))
+            mount[sub] = _user_sub_value(known[sub], sub_value, field)
     if key != "rootfs" and not mount.get("mp"):
         raise invalid_argument(key, "'mp' (the path inside the container) is required")
     volume = mount.get("volume")
@@ -163,14 +170,25 @@ def _mount_from_param(key, value, storage):
         store = mount.get("storage") or storage
         if "size" in mount and store:
             mount["storage"] = store
-        elif "size" in mount:
-            raise invalid_argument(key, "a size needs a 'storage' (or the module's storage option) or a 'volume'")
+        # A size alone is fine for an existing volume (a resize); a new one needs a storage
+        # (checked in reconcile_mount, which knows whether the mount exists).
     elif is_alloc_volume(volume):
         store, amount = str(volume).split(":", 1)
         mount["storage"] = store
         mount["size"] = ps.canonical_size(amount, "%s.volume" % key, default_unit="G")
         del mount["volume"]
     return mount
+
+
+def _user_sub_value(kind, value, field):
+    """A user-given property-string sub-value: typed, and strings free of separators and control characters."""
+    parsed = ps._parse_value(kind, value, field)
+    if kind == "str":
+        inputcheck.propstring_value(field, parsed)
+    elif kind == "list":
+        for item in parsed:
+            inputcheck.propstring_value(field, item)
+    return parsed
 
 
 def reconcile_mount(key, desired, current):
@@ -183,15 +201,24 @@ def reconcile_mount(key, desired, current):
     """
     desired = dict(desired)
     store = desired.pop("storage", None)
-    if current is None:
+    if current is None or ("volume" not in desired and is_path_volume(current.get("volume") or "") and store):
+        # A new mount, or a bind/device mount turned into a storage volume: allocate a new volume
+        # (resizing the bind mount's path would be wrong).
         if "volume" not in desired:
             if "size" not in desired:
                 raise invalid_argument(key, "a new mount point needs a 'volume' or a 'size' (with a storage)")
+            if not store:
+                raise invalid_argument(key, "a size needs a 'storage' (or the module's storage option) or a 'volume' to create %s" % key)
             desired["volume"] = "%s:%s" % (store, size_gib(desired.pop("size")))
+        if key == "rootfs" and current is not None:
+            raise invalid_argument(key, "the root file system of an existing CT cannot be replaced by a new volume")
         return desired, None
     resize_to = None
     want_size = desired.pop("size", None)
     if "volume" not in desired:
+        if is_path_volume(current.get("volume") or ""):
+            raise invalid_argument(key, "%s is a bind or device mount (%s): a size applies to a storage volume; give 'storage' "
+                                        "to replace it by a new volume, or drop the size" % (key, current.get("volume")))
         if store and volume_storage(current.get("volume")) not in (store, None):
             raise invalid_argument(key, "moving %s from storage %s to %s is not supported; give the volume or keep the storage"
                                    % (key, volume_storage(current.get("volume")), store))
@@ -230,10 +257,19 @@ def _net_from_param(key, value):
         sub_name = sub.replace("_", "-") if sub == "host_managed" else sub
         if sub_name not in schema:
             raise invalid_argument("%s.%s" % (key, sub), "unknown network option; known: %s" % ", ".join(sorted(schema)))
-        net[sub_name] = ps._parse_value(schema[sub_name], sub_value, "%s.%s" % (key, sub_name))
+        net[sub_name] = _user_sub_value(schema[sub_name], sub_value, "%s.%s" % (key, sub_name))
     if not net.get("name"):
         raise invalid_argument(key, "'name' (the interface name inside the container, e.g. eth0) is required")
-    if net.get("hwaddr") is not None and not re.match(r"^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$", net["hwaddr"], re.IGNORECASE):
+    for sub in ("name", "bridge"):
+        if net.get(sub) is not None:
+            inputcheck.interface_name("%s.%s" % (key, sub), net[sub])
+    for sub, version in (("ip", 4), ("ip6", 6)):
+        if net.get(sub) is not None:
+            inputcheck.ip_config("%s.%s" % (key, sub), net[sub], version)
+    for sub, version in (("gw", 4), ("gw6", 6)):
+        if net.get(sub) is not None:
+            inputcheck.ip_address("%s.%s" % (key, sub), net[sub], version)
+    if net.get("hwaddr") is not None and not re.fullmatch(r"[a-f0-9][02468ace](:[a-f0-9]{2}){5}", net["hwaddr"], re.IGNORECASE):
         raise invalid_argument("%s.hwaddr" % key, "%r is not a unicast MAC address" % (net["hwaddr"],))
     if net.get("tag") is not None and not 1 <= net["tag"] <= 4094:
         raise invalid_argument("%s.tag" % key, "VLAN tag must be 1..4094")
@@ -307,19 +343,28 @@ def desired_from_params(params):
         raise invalid_argument("swap", "must be 0 or more (MiB)")
     if desired.get("tty") is not None and not 0 <= desired["tty"] <= 6:
         raise invalid_argument("tty", "must be 0..6")
-    hostname = desired.get("hostname")
-    if hostname is not None and not re.match(r"^(?=.{1,255}$)[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?)*$",
-                                             hostname):
-        raise invalid_argument("hostname", "%r is not a valid DNS name" % (hostname,))
-    for key in LIST_KEYS:
+    if desired.get("hostname") is not None:
+        inputcheck.dns_name("hostname", desired["hostname"])
+    if desired.get("timezone") is not None:
+        inputcheck.timezone(desired["timezone"])
+    for key in ("hookscript", "entrypoint", "cmode", "arch", "ostype"):
+        if desired.get(key) is not None:
+            inputcheck.no_control_chars(key, desired[key])
+    for key, check in (("nameserver", inputcheck.nameserver), ("searchdomain", inputcheck.dns_name)):
         if params.get(key) is not None:
-            desired[key] = ps.parse_list(params[key])
+            desired[key] = [check(key, item) for item in ps.parse_list(params[key], r"[,;\s]+")]
     if params.get("tags") is not None:
-        desired["tags"] = ps.parse_tags(params["tags"])
+        tags = params["tags"]
+        if isinstance(tags, (list, tuple)):
+            # One list item is one tag: "my tag" must not silently become two.
+            for tag in tags:
+                if not ps.TAG_RE.fullmatch(str(tag)):
+                    raise invalid_argument("tags", "tag %r must match [a-z0-9_][a-z0-9_-+.]* (one tag per list item)" % (tag,))
+        desired["tags"] = ps.parse_tags(tags)
     if params.get("description") is not None:
         if len(params["description"]) > 8192:
             raise invalid_argument("description", "may be at most 8192 characters")
-        desired["description"] = ps.canonical_description(params["description"])
+        desired["description"] = ps.canonical_description(inputcheck.description(params["description"]))
     if params.get("features") is not None:
         features = params["features"]
         if isinstance(features, str):
@@ -331,6 +376,8 @@ def desired_from_params(params):
                 raise invalid_argument("features.%s" % sub, "unknown feature; known: %s" % ", ".join(sorted(schema)))
             if sub_value is not None:
                 parsed[sub] = ps._parse_value(schema[sub], sub_value, "features.%s" % sub)
+        if parsed.get("mount") is not None:
+            inputcheck.fstypes("features.mount", parsed["mount"])
         desired["features"] = parsed
     if params.get("startup") is not None:
         startup = params["startup"]
@@ -345,6 +392,8 @@ def desired_from_params(params):
             raise invalid_argument("startup", "expected a dict with order/up/down or a string")
         desired["startup"] = startup
     storage = params.get("storage")
+    if storage is not None:
+        inputcheck.propstring_value("storage", storage)
     if params.get("rootfs") is not None:
         desired["rootfs"] = _mount_from_param("rootfs", params["rootfs"], storage)
     for key, value in _indexed("net", params.get("net"), "net", MAX_NET).items():
@@ -352,6 +401,13 @@ def desired_from_params(params):
     for key, value in _indexed("mp", params.get("mp"), "mp", MAX_MP).items():
         desired[key] = _mount_from_param(key, value, storage)
     return desired
+
+
+def check_ostype(desired, current=None):
+    """An ostype outside Proxmox's list is only accepted when it is already the CT's (a round trip of info output)."""
+    ostype = desired.get("ostype")
+    if ostype is not None and ostype not in OSTYPES and ostype != (current or {}).get("ostype"):
+        raise invalid_argument("ostype", "%r is not one of %s" % (ostype, ", ".join(OSTYPES)))
 
 
 def public(flat):
@@ -385,14 +441,26 @@ def parse_config_text(text):
             continue
         key, value = line.split(":", 1)
         key = key.strip()
-        value = value.strip()
         if key.startswith("lxc."):
-            lxc.append([key, value])
+            lxc.append([key, value.strip()])
             continue
-        if key == "description":
-            value = ps.decode_text(value)
-        raw[key] = value
+        raw[key] = _printed_value(key, value)
     return raw, lxc
+
+
+def _printed_value(key, text):
+    """One value as pct prints it after ``key:``.  pct writes exactly one space after the colon; the
+    description keeps its own leading spaces (stripping them made it never converge)."""
+    if key == "description":
+        return ps.decode_text(text[1:] if text.startswith(" ") else text).rstrip("\r")
+    return text.strip()
+
+
+def mask_lxc(entries):
+    """Raw ``lxc.*`` entries as shown in results: ``lxc.environment*`` values masked (they carry secrets)."""
+    if entries is None:
+        return None
+    return [[key, secretmask.mask_assignment(value) if str(key).startswith("lxc.environment") else value] for key, value in entries]
 
 
 def parse_pending_text(text):
@@ -404,13 +472,11 @@ def parse_pending_text(text):
     view = {}
     pending_keys = set()
     for line in text.splitlines():
-        match = re.match(r"^(cur|new|del)\s+([A-Za-z0-9_.\-]+):\s?(.*)$", line)
+        match = re.fullmatch(r"(cur|new|del)\s+([A-Za-z0-9_.\-]+):(.*)", line)
         if not match:
             continue
         kind, key, value = match.groups()
-        value = value.strip()
-        if key == "description":
-            value = ps.decode_text(value)
+        value = _printed_value(key, value)
         if kind == "cur":
             view.setdefault(key, value)
         elif kind == "new":

@@ -21,8 +21,8 @@ _TRUE = ("1", "yes", "on", "true")
 _FALSE = ("0", "no", "off", "false")
 
 _UNITS = (("T", 1024 ** 4), ("G", 1024 ** 3), ("M", 1024 ** 2), ("K", 1024))
-_SIZE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGT])?(?:iB|B)?$", re.IGNORECASE)
-_TAG_RE = re.compile(r"^[a-z0-9_][a-z0-9_\-+.]*$", re.IGNORECASE)
+_SIZE_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([KMGT])?(?:iB|B)?", re.IGNORECASE)
+TAG_RE = re.compile(r"[a-z0-9_][a-z0-9_\-+.]*", re.IGNORECASE)
 
 
 def parse_bool(value, field="value"):
@@ -49,7 +49,7 @@ def parse_int(value, field="value"):
     if isinstance(value, int):
         return value
     text = str(value).strip()
-    if not re.match(r"^-?\d+$", text):
+    if not re.fullmatch(r"-?\d+", text):
         raise invalid_argument(field, "expected an integer, got %r" % (value,))
     return int(text)
 
@@ -78,7 +78,7 @@ def parse_size(value, field="size", default_unit=None):
     if isinstance(value, bool):
         raise invalid_argument(field, "expected a size such as 8G, got a boolean")
     text = str(value).strip()
-    match = _SIZE_RE.match(text)
+    match = _SIZE_RE.fullmatch(text)
     if not match:
         raise invalid_argument(field, "expected a size such as 8G, 512M or 0.5T, got %r" % (value,))
     unit = (match.group(2) or default_unit or "").upper()
@@ -121,7 +121,7 @@ def parse_tags(value, field="tags"):
     """Tags as Proxmox stores them: lower-cased, de-duplicated, sorted."""
     tags = sorted(set(tag.lower() for tag in parse_list(value)))
     for tag in tags:
-        if not _TAG_RE.match(tag):
+        if not TAG_RE.fullmatch(tag):
             raise invalid_argument(field, "tag %r must match [a-z0-9_][a-z0-9_-+.]*" % (tag,))
     return tags
 
@@ -137,7 +137,7 @@ def decode_text(text):
     out = bytearray()
     i = 0
     while i < len(raw):
-        if raw[i:i + 1] == b"%" and re.match(rb"^[0-9a-fA-F]{2}$", raw[i + 1:i + 3]):
+        if raw[i:i + 1] == b"%" and re.fullmatch(rb"[0-9a-fA-F]{2}", raw[i + 1:i + 3]):
             out.append(int(raw[i + 1:i + 3], 16))
             i += 3
         else:

@@ -51,8 +51,10 @@ def wait(get_status, get_log, upid, timeout, what, poll=0.5, max_poll=2.0, sleep
                 return status
             tail = log_tail(get_log)
             kind = messages.classify(exitstatus, errors.TASK_FAILED)
-            raise LxcriError("%s failed: %s" % (what, exitstatus), kind,
-                             details={"upid": upid, "exitstatus": exitstatus, "task_log_tail": tail})
+            details = {"upid": upid, "exitstatus": exitstatus, "task_log_tail": tail}
+            if kind == errors.NOT_FOUND and messages.missing(exitstatus):
+                details["missing"] = messages.missing(exitstatus)
+            raise LxcriError("%s failed: %s" % (what, exitstatus), kind, details=details)
         if clock() >= deadline:
             tail = log_tail(get_log)
             raise LxcriError("%s did not finish within timeout=%ss; task %s is still running (last log lines: %s). "

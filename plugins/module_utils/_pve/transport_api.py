@@ -67,9 +67,9 @@ def resolve_auth(params):
             if not user:
                 raise errors.invalid_argument("api_user", "a bare api_token_id (%s) needs api_user (user@realm), "
                                                           "or give api_token_id as user@realm!tokenid" % token_id)
-        if not re.match(r"^[^\s@:!]+@[A-Za-z][A-Za-z0-9.\-_]+$", user):
+        if not re.fullmatch(r"[^\s@:!]+@[A-Za-z][A-Za-z0-9.\-_]+", user):
             raise errors.invalid_argument("api_user", "%r is not user@realm" % (user,))
-        if not re.match(r"^[A-Za-z][A-Za-z0-9.\-_]+$", token_name):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9.\-_]+", token_name):
             raise errors.invalid_argument("api_token_id", "token id %r is not valid (letters, digits, . - _)" % (token_name,))
         if not secret:
             raise errors.invalid_argument("api_token_secret", "required with api_token_id (env PROXMOX_TOKEN_SECRET)")
@@ -132,6 +132,8 @@ class ApiTransport:
         elif self.verify_ssl and ("certificate" in text.lower() or "CERTIFICATE_VERIFY_FAILED" in text):
             text += " (set validate_certs: false for a self-signed certificate, or install the node's CA)"
         details = {}
+        if kind == errors.NOT_FOUND and messages.missing(text):
+            details["missing"] = messages.missing(text)
         if getattr(exc, "errors", None):
             details["api_errors"] = exc.errors
         return LxcriError("%s: %s" % (what, text), kind, details=details)

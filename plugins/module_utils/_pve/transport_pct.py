@@ -11,35 +11,44 @@ exit non-zero with no fixed value.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import conffile, messages, model
 
-HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 # Subcommands whose failed task still exits 0 (contract 0.2).
 _EXIT0_ON_TASK_FAILURE = ("resize", "template", "push", "pull")
 
 
-def parse_list(text):
-    """``pct list`` (fixed columns 0-10, 11-21, 22-34, 35-) -> [{vmid, status, lock, name}]."""
+def parse_list(text: str) -> list[dict]:
+    """``pct list`` -> [{vmid, status, lock, name}].
+
+    pct prints ``%-10s %-10s %-12s %-20s`` (VMID, Status, Lock, Name): a lock longer than its
+    column (``snapshot-delete``) shifts the name, so rows are split on whitespace.  Names hold
+    no spaces (DNS names); the lock column is empty for most rows, so a row has 3 or 4 fields.
+    """
     rows = []
     for line in text.splitlines():
-        if not line.strip() or line.startswith("VMID"):
+        fields = line.split()
+        if not fields or not fields[0].isdigit():
             continue
-        vmid = line[0:10].strip()
-        if not vmid.isdigit():
-            continue
-        rows.append({
-            "vmid": int(vmid),
-            "status": line[11:21].strip(),
-            "lock": line[22:34].strip() or None,
-            "name": line[35:].strip(),
-        })
+        if len(fields) == 4:
+            vmid, status, lock, name = fields
+        elif len(fields) == 3:
+            (vmid, status, name), lock = fields, None
+        elif len(fields) == 2:
+            (vmid, status), lock, name = fields, None, ""
+        else:
+            raise LxcriError("cannot parse this 'pct list' row: %r" % line, errors.RUNTIME_ERROR)
+        rows.append({"vmid": int(vmid), "status": status, "lock": lock, "name": name})
     return rows
 
 
@@ -48,19 +57,35 @@ def pve_dir():
     return os.environ.get("PVESIM_STATE_DIR") or "/etc/pve"
 
 
-def local_node():
-    """The local node's name: ``/etc/pve/local`` links to ``nodes/<node>``; else the short host name."""
+def host_root() -> str:
+    """``/`` on a node; a simulated node's host paths live under ``<state>/.host``."""
+    state = os.environ.get("PVESIM_STATE_DIR")
+    return os.path.join(state, ".host") if state else "/"
+
+
+def config_lock_path(vmid: int) -> str:
+    """The flock pct and the API take around every config change (PVE::LXC::Config ``lock_config``)."""
+    return os.path.join(host_root(), "run/lock/lxc/pve-config-%d.lock" % int(vmid))
+
+
+def local_node() -> str:
+    """The local node's name as pmxcfs knows it: ``/etc/pve/local`` links to ``nodes/<node>``.
+
+    Not the host name: a node renamed in the cluster, or a host name with a different case,
+    would make the module act on one node while reporting another.
+    """
+    path = os.path.join(pve_dir(), "local")
     try:
-        target = os.readlink(os.path.join(pve_dir(), "local"))
-        name = os.path.basename(target.rstrip("/"))
-        if name:
-            return name
-    except OSError:
-        pass
-    return os.uname()[1].split(".")[0]
+        name = os.path.basename(os.readlink(path).rstrip("/"))
+    except OSError as exc:
+        raise LxcriError("cannot tell the local Proxmox node's name: %s is not readable (%s); transport: pct runs on a "
+                         "Proxmox VE node" % (path, exc.strerror), errors.RUNTIME_MISSING) from None
+    if not name:
+        raise LxcriError("cannot tell the local Proxmox node's name from %s" % path, errors.RUNTIME_MISSING)
+    return name
 
 
-_SET_PASSWORD_SCRIPT = (
+_CHANGE_ROOT_LOGIN_SH = (
     "if command -v chpasswd >/dev/null 2>&1; then chpasswd; "
     "else IFS= read -r line; pw=${line#root:}; printf '%s\\n%s\\n' \"$pw\" \"$pw\" | passwd -a sha512 root >/dev/null; fi"
 )
@@ -75,7 +100,10 @@ class PctTransport:
         self.module = module
         self.pct = module.get_bin_path("pct", required=False) or "pct"
         self.timeout_bin = module.get_bin_path("timeout", required=False)
-        self.node = node or local_node()
+        self.node = local_node()
+        if node and node != self.node:
+            raise errors.invalid_argument("node", "%r is not this node: transport pct acts on the local node %r only; set node: %s, "
+                                                  "or use transport: api for another node" % (node, self.node, self.node))
         self.timeout = timeout
         self.reads = []
         self.warnings = []
@@ -94,9 +122,10 @@ class PctTransport:
                              % (" ".join(shown[:3]), timeout, " | ".join((out or "").strip().splitlines()[-10:]) or "none"),
                              errors.TIMEOUT, cmd=shown, rc=rc, stdout=out, stderr=err)
         if rc != 0:
-            raise LxcriError(messages.first_error(err) or messages.first_error(out) or "%s exited with %s" % (shown[0], rc),
-                             messages.classify(err + "\n" + out, errors.TASK_FAILED if task else errors.RUNTIME_ERROR),
-                             cmd=shown, rc=rc, stdout=out, stderr=err)
+            kind = messages.classify(err + "\n" + out, errors.TASK_FAILED if task else errors.RUNTIME_ERROR)
+            missing = messages.missing(err) if kind == errors.NOT_FOUND else None
+            raise LxcriError(messages.error_message(err) or messages.first_error(out) or "%s exited with %s" % (shown[0], rc),
+                             kind, cmd=shown, rc=rc, stdout=out, stderr=err, details={"missing": missing} if missing else None)
         if len(argv) > 1 and argv[1] in _EXIT0_ON_TASK_FAILURE and messages.error_lines(err):
             raise LxcriError(messages.error_lines(err)[-1], messages.classify(err, errors.TASK_FAILED), cmd=shown, rc=rc, stdout=out, stderr=err)
         if not read:
@@ -112,6 +141,12 @@ class PctTransport:
             row["node"] = self.node
         return rows
 
+    def status(self, vmid, node=None):
+        """Live status of one CT (``pct status``): {status, lock}."""
+        out, _err = self._run([self.pct, "status", str(vmid)], read=True)
+        match = re.search(r"^status:\s*(\S+)", out, re.MULTILINE)
+        return {"status": match.group(1) if match else None, "lock": None}
+
     def read(self, vmid, node=None):
         """Pending view of the config: (raw dict, pending keys, digest=None), or None when the CT does not exist."""
         try:
@@ -124,7 +159,12 @@ class PctTransport:
         return raw, pending, None
 
     def read_lxc(self, vmid, node=None):
-        return self.read_config(vmid, node)[1]
+        """The raw ``lxc.*`` lines of the main section, read from the config file (no command to run)."""
+        try:
+            with open(self.conf_path(vmid)) as stream:
+                return conffile.parse_conf(stream.read()).get("", {}).get("lxc", [])
+        except OSError as exc:
+            raise LxcriError("could not read %s: %s" % (self.conf_path(vmid), exc.strerror), errors.RUNTIME_ERROR) from exc
 
     def read_config(self, vmid, node=None):
         """``pct config`` (pending values merged): (raw dict, raw lxc list)."""
@@ -146,21 +186,25 @@ class PctTransport:
             argv += ["--%s" % key, params[key]]
         shown = list(argv)
         keyfile = None
-        if password is not None:
-            argv += ["--password", password]
-            shown += ["--password", HIDDEN]
+        stdin = None
         try:
             if ssh_public_keys is not None:
                 if check:
                     shown += ["--ssh-public-keys", "<temporary file>"]
                 else:
-                    handle, keyfile = tempfile.mkstemp(prefix="lxcri-ssh-keys-")
+                    handle, keyfile = tempfile.mkstemp(prefix="lxcri-ssh-keys-")  # mode 0600 from creation
                     with os.fdopen(handle, "w") as stream:
                         stream.write(ssh_public_keys.rstrip("\n") + "\n")
                     argv += ["--ssh-public-keys", keyfile]
                     shown += ["--ssh-public-keys", keyfile]
+            if password is not None:
+                # A bare --password (last, so it takes no value) makes pct read it from stdin, twice as
+                # it confirms it (PVE::PTY::get_confirmed_password): the password is never in an argv.
+                argv.append("--password")
+                shown.append("--password")
+                stdin = "%s\n%s\n" % (password, password)
             if not check:
-                self._run(argv, shown=shown, timeout=self.timeout, task=True)
+                self._run(argv, shown=shown, data=stdin, timeout=self.timeout, task=True)
         finally:
             if keyfile:
                 os.unlink(keyfile)
@@ -216,7 +260,7 @@ class PctTransport:
         if password is not None:
             # chpasswd where the CT has it (Debian & co.), else passwd reading stdin (busybox); the
             # password only ever travels on stdin, never in an argv.
-            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _SET_PASSWORD_SCRIPT]
+            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _CHANGE_ROOT_LOGIN_SH]
             shown.append(argv)
             if not check:
                 self._run(argv, data="root:%s\n" % password)
@@ -230,24 +274,59 @@ class PctTransport:
     def conf_path(self, vmid):
         return os.path.join(pve_dir(), "nodes", self.node, "lxc", "%s.conf" % vmid)
 
-    def set_raw_lxc(self, vmid, entries, node=None, check=False):
-        """Rewrite the raw ``lxc.*`` lines of the config file (neither pct set nor the API can)."""
+    def set_raw_lxc(self, vmid, entries, node=None, check=False, shown_entries=None):
+        """Rewrite the raw ``lxc.*`` lines of the config file (neither pct set nor the API can).
+
+        Like every pct write it holds the CT's config flock (PVE::LXC::Config ``lock_config``, 10 s
+        as PVE waits) and refuses a CT whose config carries ``lock:`` (``check_lock``), so a
+        backup, snapshot or migration is never edited under; both are ``locked`` errors the
+        caller retries.  ``shown_entries`` is what ``actions`` shows (secrets masked).
+        """
         path = self.conf_path(vmid)
-        shown = ["edit", path, "lxc.* = %s" % json.dumps(entries)]
+        shown = ["edit", path, "lxc.* = %s" % json.dumps(shown_entries if shown_entries is not None else entries)]
         if check:
             return shown
         try:
-            with open(path) as stream:
-                text = stream.read()
-            new = conffile.replace_raw_lxc(text, entries)
-            tmp = path + ".lxcri.tmp"
-            with open(tmp, "w") as stream:
-                stream.write(new)
-            os.rename(tmp, path)
+            with _config_lock(vmid, LOCK_WAIT):
+                with open(path) as stream:
+                    text = stream.read()
+                lock = conffile.parse_conf(text).get("", {}).get("raw", {}).get("lock")
+                if lock:
+                    raise LxcriError("CT %s is locked (%s): not editing its raw lxc.* keys" % (vmid, lock), errors.LOCKED, cmd=shown)
+                new = conffile.replace_raw_lxc(text, entries)
+                handle, tmp = tempfile.mkstemp(prefix=".%s.lxcri-" % os.path.basename(path), dir=os.path.dirname(path))
+                try:
+                    with os.fdopen(handle, "w") as stream:
+                        stream.write(new)
+                    os.chmod(tmp, 0o640)
+                    os.rename(tmp, path)
+                except BaseException:
+                    os.unlink(tmp)
+                    raise
         except OSError as exc:
             raise LxcriError("could not edit raw lxc.* keys in %s: %s" % (path, exc), errors.RUNTIME_ERROR) from exc
         return shown
 
 
-def vmid_text(vmid):
-    return str(vmid) if re.match(r"^\d+$", str(vmid)) else None
+LOCK_WAIT = 10
+
+
+@contextlib.contextmanager
+def _config_lock(vmid: int, wait: float) -> Iterator[None]:
+    """Hold the CT's config flock, giving up as pct does (``can't lock file ... - got timeout``, error_kind locked)."""
+    path = config_lock_path(vmid)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LxcriError("can't lock file '%s' - got timeout" % path, errors.LOCKED) from None
+                time.sleep(0.1)
+        yield
+    finally:
+        os.close(handle)

@@ -16,10 +16,10 @@ import re
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 
 # PVE::Storage VZTMPL_EXT_RE_1 (contract 7)
-TEMPLATE_EXT_RE = re.compile(r"\.(tar|tar\.gz|tar\.xz|tar\.zst|tar\.bz2)$", re.IGNORECASE)
+TEMPLATE_EXT_RE = re.compile(r"\.(tar|tar\.gz|tar\.xz|tar\.zst|tar\.bz2)\Z", re.IGNORECASE)
 # what normalize_content_filename keeps unchanged
-SAFE_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]+$")
-STORAGE_RE = re.compile(r"^[a-z][a-z0-9\-_.]*[a-z0-9]$", re.IGNORECASE)
+SAFE_NAME_RE = re.compile(r"[A-Za-z0-9_.+-]+")
+STORAGE_RE = re.compile(r"[a-z][a-z0-9\-_.]*[a-z0-9]", re.IGNORECASE)
 ALGORITHMS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
 
 
@@ -33,7 +33,7 @@ def parse_checksum(text, field="checksum"):
     digest = digest.strip().lower()
     if algorithm not in ALGORITHMS:
         raise errors.invalid_argument(field, "unknown algorithm %r (use one of %s)" % (algorithm, ", ".join(sorted(ALGORITHMS))))
-    if not re.match(r"^[0-9a-f]{%d}$" % ALGORITHMS[algorithm], digest):
+    if not re.fullmatch(r"[0-9a-f]{%d}" % ALGORITHMS[algorithm], digest):
         raise errors.invalid_argument(field, "a %s digest is %d hex digits, got %r" % (algorithm, ALGORITHMS[algorithm], digest))
     return algorithm, digest
 
@@ -65,11 +65,11 @@ class Desired:
         storage, name = split_name(params.get("name") or "", params.get("storage"))
         if not name:
             raise errors.invalid_argument("name", "the template file name is required")
-        if "/" in name or not SAFE_NAME_RE.match(name):
+        if "/" in name or not SAFE_NAME_RE.fullmatch(name):
             raise errors.invalid_argument("name", "%r is not a plain file name (letters, digits, . _ + -)" % name)
         if not TEMPLATE_EXT_RE.search(name):
             raise errors.invalid_argument("name", "%r must end in .tar, .tar.gz, .tar.xz, .tar.zst or .tar.bz2" % name)
-        if not STORAGE_RE.match(storage):
+        if not STORAGE_RE.fullmatch(storage):
             raise errors.invalid_argument("storage", "%r is not a storage id" % storage)
         self.storage = storage
         self.name = name

@@ -23,7 +23,13 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages
 from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import model
 
-UPLOAD_TMP_DIR = "/var/tmp"
+UPLOAD_TMP_DIR = "/var/tmp"  # noqa: S108 - the directory PVE's upload API takes files from; files in it are created O_EXCL
+
+
+def _copy_into(src: str, handle: int) -> None:
+    """Copy ``src`` into the already opened (and exclusively created) file ``handle``, then close it."""
+    with os.fdopen(handle, "wb") as out, open(src, "rb") as stream:
+        shutil.copyfileobj(stream, out)
 
 
 def parse_content(rows, storage):
@@ -161,9 +167,8 @@ class PctTemplates:
                 if not os.path.isdir(directory):
                     os.makedirs(directory)
                 handle, tmp = tempfile.mkstemp(prefix=".%s.lxcri-" % name, dir=directory)
-                os.close(handle)
                 try:
-                    shutil.copyfile(src, tmp)
+                    _copy_into(src, handle)
                     got = model.file_digest(tmp, algorithm)
                     if got != digest:
                         raise LxcriError("checksum mismatch after copying %s to %s: got %s %s, expected %s" % (src, dest, algorithm, got, digest),
@@ -176,13 +181,18 @@ class PctTemplates:
             except OSError as exc:
                 raise LxcriError("could not copy %s into %s: %s" % (src, directory, exc), errors.RUNTIME_ERROR) from None
             return shown
+        # PVE's upload handler only takes /var/tmp/pveupload-<hex>, so no mkstemp name: the file is
+        # created exclusively (O_EXCL, never through a symlink planted at that name), mode 0600.
         tmpname = os.path.join(UPLOAD_TMP_DIR, "pveupload-%s" % os.urandom(8).hex())
         argv = [self.pvesh, "create", "/nodes/%s/storage/%s/upload" % (self.node, storage), "--content", "vztmpl", "--filename", name,
                 "--tmpfilename", tmpname, "--checksum", digest, "--checksum-algorithm", algorithm]
         if check:
             return argv
-        shutil.copyfile(src, tmpname)
         try:
+            try:
+                _copy_into(src, os.open(tmpname, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+            except OSError as exc:
+                raise LxcriError("could not stage %s for the upload at %s: %s" % (src, tmpname, exc.strerror), errors.RUNTIME_ERROR) from None
             self._run(argv, timeout=self.timeout, task=True)
         finally:
             if os.path.exists(tmpname):

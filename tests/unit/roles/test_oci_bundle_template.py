@@ -15,20 +15,18 @@ import json
 import os
 import sys
 
+# Plain imports: the gates install every test dependency, and a missing one must fail, not skip.
+import hypothesis.strategies as st
 import pytest
+import yaml
+from ansible.errors import AnsibleError
+from ansible.parsing.dataloader import DataLoader
+from ansible.plugins.loader import init_plugin_loader
+from ansible.template import Templar, trust_as_template
+from ansible.utils.collection_loader import AnsibleCollectionConfig
+from hypothesis import given, settings
 
 from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec.validator import SCHEMA_DIR, config_errors
-
-yaml = pytest.importorskip("yaml")
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
-
-from ansible.errors import AnsibleError  # noqa: E402
-from ansible.parsing.dataloader import DataLoader  # noqa: E402
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402
-from ansible.template import Templar, trust_as_template  # noqa: E402
-from ansible.utils.collection_loader import AnsibleCollectionConfig  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
 
 # <root>/plugins/plugin_utils/_ocispec/schema -> <root>
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(SCHEMA_DIR))))

@@ -584,13 +584,32 @@ def test_root_pam_only_keys_refused_for_root_token(pctx, template, state, key, v
     with pytest.raises(PVEError) as ei:
         _api(state, "PUT", "/nodes/pve/lxc/9001/config", {key: value}, user="root@pam!ci")
     assert (ei.value.status, ei.value.message) == (403, msg)
-    # the real root@pam login may
+    assert key not in _api(state, "GET", "/nodes/pve/lxc/9001/config")
+    # the real root@pam login may, and the change is made
     _api(state, "PUT", "/nodes/pve/lxc/9001/config", {key: value}, user="root@pam")
+    assert _api(state, "GET", "/nodes/pve/lxc/9001/config")[key] == value
 
 
 def test_nesting_only_needs_vm_allocate(pctx, template, state):
+    """A token may toggle nesting on an unprivileged CT, and what it needs for that is VM.Allocate."""
     create(pctx, template, 9001)
-    _api(state, "PUT", "/nodes/pve/lxc/9001/config", {"features": "nesting=1"}, user="root@pam!ci")
+    asked = []
+
+    def env_granting(granted):
+        def checker(env, path, privs, any_of):
+            asked.append((path, tuple(privs)))
+            return set(privs) <= granted
+
+        return Env(state, user="alice@pve!ci", rpc="cli", stdout=__import__("io").StringIO(), stderr=__import__("io").StringIO(),
+                   permission_checker=checker)
+
+    without_allocate = {"VM.Config.Options", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Disk", "VM.Config.Network"}
+    with pytest.raises(PVEError) as ei:
+        handlers.call(env_granting(without_allocate), "PUT", "/nodes/pve/lxc/9001/config", {"features": "nesting=1"})
+    assert ei.value.status == 403 and ("/vms/9001", ("VM.Allocate",)) in asked
+    assert "features" not in _api(state, "GET", "/nodes/pve/lxc/9001/config")
+    handlers.call(env_granting(without_allocate | {"VM.Allocate"}), "PUT", "/nodes/pve/lxc/9001/config", {"features": "nesting=1"})
+    assert _api(state, "GET", "/nodes/pve/lxc/9001/config")["features"] == "nesting=1"
 
 
 def test_rest_booleans_are_strict_but_cli_accepts_words(pctx, template, state):

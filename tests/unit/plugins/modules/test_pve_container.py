@@ -12,11 +12,17 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.lxcri.containers.plugins.doc_fragments import pve as pve_fragment
 from ansible_collections.lxcri.containers.plugins.modules import pve_container, pve_container_info
-from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.fakepve import FakePve
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 
 
-def run_module(mod, args, pve, monkeypatch, capsys):
-    monkeypatch.setattr(mod, "make_transport", lambda module, **kw: pve)
+@pytest.fixture
+def node(tmp_path, monkeypatch):
+    return PveNode(tmp_path, monkeypatch)
+
+
+def run_module(mod, args, node, monkeypatch, capsys, via="pct"):
+    """The module's main() with its real transport (pct or API) talking to pvesim."""
+    monkeypatch.setattr(mod, "make_transport", lambda module, **kw: node.pct_transport() if via == "pct" else node.api_transport())
     with patch_module_args(args), pytest.raises(SystemExit):
         mod.main()
     return json.loads(capsys.readouterr().out)
@@ -34,9 +40,9 @@ def test_documented_options_match_the_argument_spec(mod):
         assert option.get("choices") == spec[name].get("choices"), name
 
 
-def test_module_create_noop_and_error_kind(monkeypatch, capsys):
-    pve = FakePve()
-    args = dict(vmid=130, hostname="m1", ostemplate="local:vztmpl/x.tar.gz", storage="local-lvm", rootfs="2G",
+def test_module_create_noop_and_error_kind(node, monkeypatch, capsys):
+    pve = node
+    args = dict(vmid=130, hostname="m1", ostemplate=node.template, storage="local-lvm", rootfs="2G",
                 net=[{"name": "eth0", "bridge": "vmbr0"}], password="secret1", state="started")
     first = run_module(pve_container, args, pve, monkeypatch, capsys)
     assert first["changed"] and first["status"] == "running" and first["vmid"] == 130
@@ -47,27 +53,27 @@ def test_module_create_noop_and_error_kind(monkeypatch, capsys):
     assert bad["failed"] and bad["error_kind"] == "invalid_argument" and bad["msg"].startswith("memory:")
 
 
-def test_info_output_feeds_back_as_input(monkeypatch, capsys):
-    pve = FakePve()
-    args = dict(vmid=131, hostname="m2", ostemplate="local:vztmpl/x.tar.gz", storage="local-lvm", rootfs="2G", tags=["a", "b"],
+@pytest.mark.parametrize("via", ["pct", "api"])
+def test_info_output_feeds_back_as_input(node, via, monkeypatch, capsys):
+    pve = node
+    args = dict(vmid=131, hostname="m2", ostemplate=node.template, ostype="unmanaged", storage="local-lvm", rootfs="2G", tags=["a", "b"],
                 mp={"mp0": {"mp": "/data", "size": "1G"}}, net=[{"name": "eth0", "bridge": "vmbr0", "firewall": True}],
                 features={"nesting": True}, description="two\nlines", startup="order=3")
-    run_module(pve_container, args, pve, monkeypatch, capsys)
-    info = run_module(pve_container_info, dict(tags=["A"]), pve, monkeypatch, capsys)
+    run_module(pve_container, args, pve, monkeypatch, capsys, via)
+    info = run_module(pve_container_info, dict(tags=["A"]), pve, monkeypatch, capsys, via)
     assert [c["vmid"] for c in info["containers"]] == [131]
     config = info["containers"][0]["config"]
     assert config["mp"]["mp0"]["mp"] == "/data" and config["description"] == "two\nlines"
-    again = run_module(pve_container, dict(config, vmid=131, exclusive=True), pve, monkeypatch, capsys)
+    again = run_module(pve_container, dict(config, vmid=131, exclusive=True), pve, monkeypatch, capsys, via)
     assert not again["changed"], again["actions"]
 
 
-def test_api_options_fall_back_to_the_environment(monkeypatch, capsys):
+def test_api_options_fall_back_to_the_environment(node, monkeypatch, capsys):
     seen = {}
 
     def fake_transport(module, **kwargs):
         seen.update(module.params)
-        pve = FakePve()
-        return pve
+        return node.api_transport()
 
     monkeypatch.setattr(pve_container_info, "make_transport", fake_transport)
     for name, value in (("PROXMOX_HOST", "pve1.example.com"), ("PROXMOX_PORT", "8443"), ("PROXMOX_TOKEN_ID", "ci@pve!ansible"),
@@ -91,7 +97,7 @@ class _AutoModule:
         return "/usr/sbin/%s" % name if self.has_pct else None
 
 
-def test_transport_auto_picks_pct_on_a_node_and_the_api_elsewhere():
+def test_transport_auto_picks_pct_on_a_node_and_the_api_elsewhere(node):
     from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
     from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import make_transport
 
@@ -101,18 +107,18 @@ def test_transport_auto_picks_pct_on_a_node_and_the_api_elsewhere():
     assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith("api_host")
 
 
-def test_oci_bundle_goes_through_the_pve_template_hook(monkeypatch, capsys):
+def test_oci_bundle_goes_through_the_pve_template_hook(node, monkeypatch, capsys):
     from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import ocihook
 
     seen = {}
 
     def fake_hook(module, transport, params=None):
         seen["bundle"] = params["oci_bundle"]
-        merged = dict(params, ostemplate="local:vztmpl/lxcri-oci-abc_amd64.tar.gz", entrypoint="/app", cmode="console")
+        merged = dict(params, ostemplate=node.template, entrypoint="/app", cmode="console")
         return merged, {"changed": True, "actions": [{"kind": "upload", "description": "upload lxcri-oci-abc_amd64.tar.gz"}]}
 
     monkeypatch.setattr(ocihook, "apply_oci_bundle", fake_hook)
-    pve = FakePve()
+    pve = node
     args = dict(vmid=140, oci_bundle="/srv/bundles/app", storage="local-lvm", rootfs="1G")
     result = run_module(pve_container, args, pve, monkeypatch, capsys)
     assert seen["bundle"] == "/srv/bundles/app"

@@ -50,7 +50,12 @@ def test_bad_input_fails_before_any_command(tmp_path, args, field):
     assert result["msg"].startswith(field + ": ")
 
 
-def test_pct_without_pveam_says_so(tmp_path):
+def test_pct_without_pveam_says_so(tmp_path, monkeypatch):
+    # A node's /etc/pve (its local node name), but no Proxmox tools on PATH.
+    pve = tmp_path / "pve"
+    (pve / "nodes" / "pve").mkdir(parents=True)
+    (pve / "local").symlink_to("nodes/pve")
+    monkeypatch.setenv("PVESIM_STATE_DIR", str(pve))
     result = run_module({"name": "x.tar.gz", "transport": "pct"}, tmp_path, path=str(tmp_path))
     assert result["failed"] is True and result["error_kind"] == "runtime_missing"
     assert "pvesh and pveam" in result["msg"]

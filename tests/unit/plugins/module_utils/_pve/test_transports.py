@@ -10,22 +10,9 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages, model, retry, tasks
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import ApiTransport, resolve_auth
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport, parse_list
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 
 # --- pct output parsing (samples from the contract) ---------------------------------------
-
-PCT_LIST = (
-    "VMID       Status     Lock         Name                \n"
-    "100        running                 web                 \n"
-    "101        stopped    backup       db                  \n"
-)
-
-
-def test_pct_list_is_parsed_by_fixed_columns():
-    assert parse_list(PCT_LIST) == [
-        {"vmid": 100, "status": "running", "lock": None, "name": "web"},
-        {"vmid": 101, "status": "stopped", "lock": "backup", "name": "db"},
-    ]
-    assert parse_list("") == []
 
 
 def test_pct_pending_gives_the_pending_view_and_pending_keys():
@@ -42,9 +29,67 @@ def test_pct_config_decodes_description_and_collects_raw_lxc():
     assert lxc == [["lxc.apparmor.profile", "unconfined"]]
 
 
-# --- pct transport against a recorded run_command --------------------------------------------
+# --- pct transport against pvesim ------------------------------------------------------------
+
+@pytest.fixture
+def node(tmp_path, monkeypatch):
+    return PveNode(tmp_path, monkeypatch)
+
+
+def make_ct(node, vmid=120, **config):
+    rc, out, err = node.run_command(["/usr/sbin/pct", "create", str(vmid), node.template, "--rootfs", "local-lvm:1"]
+                                    + [item for key, value in config.items() for item in ("--" + key, value)])
+    assert rc == 0, err
+
+
+def test_pct_list_is_split_on_whitespace_also_when_a_lock_overflows_its_column():
+    rows = parse_list("VMID       Status     Lock         Name                \n"
+                      "100        running                 web                 \n"
+                      "101        stopped    snapshot-delete db                  \n")
+    assert rows == [{"vmid": 100, "status": "running", "lock": None, "name": "web"},
+                    {"vmid": 101, "status": "stopped", "lock": "snapshot-delete", "name": "db"}]
+    assert parse_list("") == []
+
+
+def test_pct_missing_ct_reads_as_none(node):
+    assert node.pct_transport().read(150) is None
+
+
+def test_pct_resize_failure_with_exit_0_is_detected(node):
+    make_ct(node)
+    with pytest.raises(LxcriError) as err:
+        node.pct_transport().resize(120, "rootfs", "512M")
+    assert err.value.error_kind == "invalid_argument" and "shrink" in err.value.msg
+
+
+def test_pct_lock_errors_are_classified_locked(node):
+    make_ct(node)
+    path = node.state.ct_conf_path(120)
+    path.write_text("lock: backup\n" + path.read_text())
+    with pytest.raises(LxcriError) as err:
+        node.pct_transport().update(120, {"memory": "512"}, [])
+    assert err.value.error_kind == "locked"
+    assert err.value.cmd == ["/usr/sbin/pct", "set", "120", "--memory", "512"]
+
+
+def test_pct_create_sends_the_password_on_stdin_only(node):
+    shown = node.pct_transport().create(120, node.template, {"rootfs": "local-lvm:1"}, password="s3cret!!")
+    assert node.exists(120) and "s3cret!!" not in repr(shown) and shown[-1] == "--password"
+    assert not any("s3cret!!" in arg for argv in node.argvs for arg in argv)
+    assert node.stdins[-1] == "s3cret!!\ns3cret!!\n"
+
+
+def test_pct_check_mode_runs_nothing(node):
+    transport = node.pct_transport()
+    transport.update(120, {"memory": "512"}, ["swap"], check=True)
+    transport.start(120, check=True)
+    transport.create(121, node.template, {}, password="s3cret!!", check=True)
+    assert node.argvs == []
+
 
 class FakeModule:
+    """Scripted run_command, for outputs pvesim does not print (a template task's guest warnings)."""
+
     def __init__(self, responses):
         self.responses = list(responses)
         self.commands = []
@@ -57,44 +102,11 @@ class FakeModule:
         return self.responses.pop(0)
 
 
-def test_pct_missing_ct_reads_as_none():
-    module = FakeModule([(2, "", "Configuration file 'nodes/pve/lxc/150.conf' does not exist\n")])
-    assert PctTransport(module, node="pve").read(150) is None
-
-
-def test_pct_resize_failure_with_exit_0_is_detected():
-    module = FakeModule([(0, "", "unable to shrink disk size\n")])
-    with pytest.raises(LxcriError) as err:
-        PctTransport(module, node="pve").resize(120, "rootfs", "4G")
-    assert err.value.error_kind == "invalid_argument"
-
-
-def test_pct_warnings_are_not_errors():
+def test_pct_warnings_are_not_errors(node):  # node: a local /etc/pve for the node name
     module = FakeModule([(0, "WARN: Systemd 252 detected. You may need to enable nesting.\n", "Task finished with 1 warning(s)!\n")])
-    assert PctTransport(module, node="pve").template(120) == ["/usr/sbin/pct", "template", "120"]
-
-
-def test_pct_lock_errors_are_classified_locked():
-    module = FakeModule([(255, "", "trying to acquire lock...\ncan't lock file '/run/lock/lxc/pve-config-120.lock' - got timeout\n")])
-    with pytest.raises(LxcriError) as err:
-        PctTransport(module, node="pve").update(120, {"memory": "512"}, [])
-    assert err.value.error_kind == "locked"
-    assert err.value.cmd == ["/usr/sbin/pct", "set", "120", "--memory", "512"]
-
-
-def test_pct_create_hides_the_password_in_the_returned_argv():
-    module = FakeModule([(0, "", "")])
-    shown = PctTransport(module, node="pve").create(120, "local:vztmpl/x.tar.zst", {"memory": "512"}, password="s3cret!!")
-    assert "s3cret!!" not in shown and "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in shown
-    assert "s3cret!!" in module.commands[0][0]
-
-
-def test_pct_check_mode_runs_nothing():
-    module = FakeModule([])
     transport = PctTransport(module, node="pve")
-    transport.update(120, {"memory": "512"}, ["swap"], check=True)
-    transport.start(120, check=True)
-    assert module.commands == []
+    assert transport.template(120) == ["/usr/sbin/pct", "template", "120"]
+    assert transport.warnings == ["template 120: WARN: Systemd 252 detected. You may need to enable nesting."]
 
 
 # --- errors, retry, tasks ---------------------------------------------------------------------
@@ -274,7 +286,7 @@ def test_api_template_follows_the_worker_although_the_call_returns_no_upid():
     assert "Template feature is not available" in err.value.msg
 
 
-def test_task_warnings_are_collected_not_failures():
+def test_task_warnings_are_collected_not_failures(node):  # node: a local /etc/pve for the node name
     module = FakeModule([(0, "extracting archive\nWARN: Systemd 257 detected. You may need to enable nesting.\n", "Task finished with 1 warning(s)!\n")])
     transport = PctTransport(module, node="pve")
     transport.start(120)

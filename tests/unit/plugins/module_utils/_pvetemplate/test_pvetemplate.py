@@ -339,6 +339,30 @@ def test_pct_upload_without_pvesm_uses_the_nodes_upload_handler(tmp_path, monkey
     assert not os.path.exists(seen["tmp"])
 
 
+def test_pct_upload_staging_file_is_private_and_never_follows_a_symlink(tmp_path, monkeypatch):
+    monkeypatch.setattr(transport, "UPLOAD_TMP_DIR", str(tmp_path))
+    monkeypatch.setattr(transport.os, "urandom", lambda count: b"\x01" * count)
+    src = tmp_path / "src.tar.zst"
+    src.write_bytes(b"abc")
+    modes = []
+
+    class Capture(FakePct):
+        def _run(self, argv, **kwargs):
+            modes.append(os.stat(argv[argv.index("--tmpfilename") + 1]).st_mode & 0o777)
+            return super()._run(argv, **kwargs)
+
+    pct = Capture({r"pvesh create /nodes/pve/storage/local/upload": ("", "")})
+    templates = transport.PctTemplates(FakeModule(BINS), pct, node="pve")
+    templates.upload("local", NAME, str(src), ("sha256", sha(b"abc", "sha256")))
+    assert modes == [0o600]
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    (tmp_path / ("pveupload-" + "01" * 8)).symlink_to(victim)
+    with pytest.raises(LxcriError) as err:
+        templates.upload("local", NAME, str(src), ("sha256", sha(b"abc", "sha256")))
+    assert err.value.error_kind == "runtime_error" and victim.read_bytes() == b"keep"
+
+
 def test_pct_needs_pvesh_and_pveam():
     with pytest.raises(LxcriError) as err:
         transport.PctTemplates(FakeModule({}), FakePct({}), node="pve")

@@ -18,17 +18,15 @@ import glob
 import json
 import os
 
+# Plain imports: the gates install every test dependency, and a missing one must fail, not skip.
+import hypothesis.strategies as st
+import jsonschema
 import pytest
+import referencing
+from hypothesis import given, settings
+from referencing.jsonschema import DRAFT4
 
 from ansible_collections.lxcri.containers.plugins.plugin_utils._ocispec import validator
-
-hypothesis = pytest.importorskip("hypothesis")
-st = pytest.importorskip("hypothesis.strategies")
-jsonschema = pytest.importorskip("jsonschema")
-referencing = pytest.importorskip("referencing")
-
-from hypothesis import given, settings  # noqa: E402
-from referencing.jsonschema import DRAFT4  # noqa: E402
 
 SPEC_TESTS_SUFFIX = os.path.join("shared", "schemas", "oci-runtime-spec-v1.3.0", "test")
 
