@@ -375,6 +375,7 @@ CONFDESC: dict[str, Param] = {
     "searchdomain": _CT["searchdomain"], "nameserver": _CT["nameserver"],
     "sshkeys": Param("string", format=_fmt_urlencoded),
     "efidisk0": EFIDISK_FORMAT.param(), "tpmstate0": TPMSTATE_FORMAT.param(),
+    "cdrom": DRIVE_FORMATS["ide"].param(),  # legacy alias of ide2 (parse_vm_config renames it)
 }
 for _i in range(MAX_NETS):
     CONFDESC["net%d" % _i] = NET_FORMAT.param()
