@@ -5,7 +5,7 @@
 
 Uses machine-wide resources (a bridge, a tap, QEMU): run it under ``flock /tmp/lxcri-molecule.lock``.
 The guest (Debian's cloud kernel + a busybox initramfs) is built once into
-``$PVESIM_QEMU_CACHE`` (default ``<repo>/.work/cache/pvesim-qemu``).
+``$PVESIM_QEMU_CACHE`` (default ``<repo>/.work/cache/pvesim-qemu``, also from the gates' copy).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from pvesim.qemu.command import RuntimePaths, config_to_command
 from pvesim.qemu.guest_image import BANNER, READY, build_guest_image
 
 REPO = Path(__file__).resolve().parents[3]
-CACHE = Path(os.environ.get("PVESIM_QEMU_CACHE", str(REPO / ".work" / "cache" / "pvesim-qemu")))
+# the repository's .work, also from the copy the gates run in (.work/src/ansible_collections/...)
+WORK = next((p for p in Path(__file__).resolve().parents if p.name == ".work"), REPO / ".work")
+CACHE = Path(os.environ.get("PVESIM_QEMU_CACHE", str(WORK / "cache" / "pvesim-qemu")))
 VMID = 9130 + os.getpid() % 60  # taps are tap<vmid>i<n>: machine-wide names
 BRIDGE = "pvq%d" % (os.getpid() % 100000)
 
