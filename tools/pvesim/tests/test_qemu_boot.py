@@ -20,6 +20,7 @@ from pvesim.qemu import cloudinit, runner
 from pvesim.qemu import config as qmconfig
 from pvesim.qemu.command import RuntimePaths, config_to_command
 from pvesim.qemu.guest_image import BANNER, READY, build_guest_image
+from pvesim.qemu.qmp import QMPClient
 
 REPO = Path(__file__).resolve().parents[3]
 # the repository's .work, also from the copy the gates run in (.work/src/ansible_collections/...)
@@ -112,3 +113,27 @@ def test_accelerator_is_probed_and_said(tmp_path, guest):
     # the answer is kept: the second call reads it back instead of probing again
     assert runner.accelerator(tmp_path / "accel", guest) == (accel, why)
     assert (tmp_path / "accel").read_text().split("\n")[0] == accel
+
+
+def test_shutdown_refusals_and_force_stop(tmp_path, guest):
+    """qm shutdown: 'VM is paused - cannot shutdown', 'VM quit/powerdown failed - got timeout', --forceStop."""
+    conf = qmconfig.parse_vm_config("memory: 256\n", VMID, strict=True)
+    paths = RuntimePaths(tmp_path / "run", VMID)
+    vm = runner.start(VMID, config_to_command(conf, VMID, paths, _volumes(tmp_path), "tcg", guest.kernel, guest.initrd), paths)
+    try:
+        with QMPClient(paths.qmp_socket) as qmp:
+            qmp.execute("stop")
+        assert runner.status(paths) == "paused"
+        with pytest.raises(runner.RunnerError, match="^VM is paused - cannot shutdown$"):
+            runner.shutdown(vm, timeout=5)
+        with QMPClient(paths.qmp_socket) as qmp:
+            qmp.execute("cont")
+        # a zero timeout gives the guest no time to act on the power button
+        with pytest.raises(runner.RunnerError, match="^VM quit/powerdown failed - got timeout$"):
+            runner.shutdown(vm, timeout=0)
+        assert runner.status(paths) == "running"
+        runner.shutdown(vm, timeout=0, force_stop=True)
+    finally:
+        runner.stop(vm)
+    assert not runner.pid_alive(vm.pid)
+    assert runner.status(paths) == "stopped"

@@ -20,6 +20,7 @@ The result is cached per kernel version in ``cache_dir``; a second build is a no
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import gzip
 import io
 import os
@@ -229,6 +230,12 @@ def build_guest_image(cache_dir: Path | str) -> GuestImage:
         raise GuestImageError("%s is missing: install Debian's busybox-static" % BUSYBOX)
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
+    with (cache / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time per cache
+        return _build_locked(cache)
+
+
+def _build_locked(cache: Path) -> GuestImage:
     current = cache / "current"
     if current.is_file():
         version = current.read_text().strip()
