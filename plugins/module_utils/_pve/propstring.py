@@ -211,9 +211,12 @@ def _format_value(kind, value):
     return str(value)
 
 
-def parse_propstring(key, text):
-    """Parse the property string of config key ``key`` (``net0``, ``rootfs`` ...) into a dict."""
-    schema = schema_for(key)
+def parse_propstring(key, text, schema=None):
+    """Parse the property string of config key ``key`` (``net0``, ``rootfs`` ...) into a dict.
+
+    ``schema`` (same shape as :data:`SCHEMAS` entries) overrides the container schema of ``key``.
+    """
+    schema = schema or schema_for(key)
     if schema is None:
         raise ValueError("%s is not a property-string key" % key)
     result = {}
@@ -235,9 +238,9 @@ def parse_propstring(key, text):
     return result
 
 
-def format_propstring(key, values):
+def format_propstring(key, values, schema=None):
     """Render a dict in Proxmox's print order: default key bare, required keys, the rest sorted."""
-    schema = schema_for(key)
+    schema = schema or schema_for(key)
     if schema is None:
         raise ValueError("%s is not a property-string key" % key)
     parts = []
