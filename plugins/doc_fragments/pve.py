@@ -4,8 +4,44 @@
 
 from __future__ import annotations
 
-# The API options once, for the modules (DOCUMENTATION) and the plugins that only use the API (API).
-_API_OPTIONS = r"""
+
+class ModuleDocFragment:
+    """Options of the Proxmox VE modules and plugins.
+
+    DOCUMENTATION: how the pve_* modules reach Proxmox (pct on the node or the API); they also
+    extend API. API: the REST API options alone, also used by the API-only plugins (the inventory).
+    """
+
+    DOCUMENTATION = r"""
+options:
+  transport:
+    description:
+      - How to talk to Proxmox VE.
+      - V(pct) runs C(pct) (and C(pvesh) for the next free vmid) on the target host through the normal
+        Ansible connection; the target must be the Proxmox node and the module runs as root.
+      - V(api) uses the REST API through the Python library C(proxmoxer) (>= 2.0) from wherever the module runs,
+        usually the controller with C(delegate_to=localhost).
+      - V(auto) uses V(pct) when the target has a C(pct) command, otherwise V(api).
+      - Some changes are allowed only to C(root@pam) logged in with a password (bind and device mount points,
+        feature flags other than C(nesting), C(hookscript)); API tokens, even C(root@pam)'s, are refused.
+        Over V(api) such changes fail before anything is changed, with C(error_kind=permission);
+        use V(pct) for them.
+    type: str
+    choices: [auto, pct, api]
+    default: auto
+  node:
+    description:
+      - Name of the Proxmox node that holds the container.
+      - With V(pct) the local node; with V(api) it is found from C(/cluster/resources) for an existing container
+        and is required to create one.
+    type: str
+requirements:
+  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
+  - "With O(transport=pct): a Proxmox VE node (C(pct), C(pvesh)) as the target, and root."
+"""
+
+    API = r"""
+options:
   api_host:
     description:
       - Host name or address of the Proxmox API (any cluster node). Required whenever the API is used.
@@ -48,41 +84,4 @@ _API_OPTIONS = r"""
       - Timeout in seconds of each HTTP request to the API (not of the Proxmox tasks it starts).
       - If not set, the value of the E(PROXMOX_API_TIMEOUT) environment variable is used, else V(30).
     type: int
-"""
-
-class ModuleDocFragment:
-    """Connection options shared by the pve_* modules (pct on the node or the REST API) and the API-only plugins."""
-
-    DOCUMENTATION = r"""
-options:
-  transport:
-    description:
-      - How to talk to Proxmox VE.
-      - V(pct) runs C(pct) (and C(pvesh) for the next free vmid) on the target host through the normal
-        Ansible connection; the target must be the Proxmox node and the module runs as root.
-      - V(api) uses the REST API through the Python library C(proxmoxer) (>= 2.0) from wherever the module runs,
-        usually the controller with C(delegate_to=localhost).
-      - V(auto) uses V(pct) when the target has a C(pct) command, otherwise V(api).
-      - Some changes are allowed only to C(root@pam) logged in with a password (bind and device mount points,
-        feature flags other than C(nesting), C(hookscript)); API tokens, even C(root@pam)'s, are refused.
-        Over V(api) such changes fail before anything is changed, with C(error_kind=permission);
-        use V(pct) for them.
-    type: str
-    choices: [auto, pct, api]
-    default: auto
-  node:
-    description:
-      - Name of the Proxmox node that holds the container.
-      - With V(pct) the local node; with V(api) it is found from C(/cluster/resources) for an existing container
-        and is required to create one.
-    type: str""" + _API_OPTIONS + r"""
-requirements:
-  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
-  - "With O(transport=pct): a Proxmox VE node (C(pct), C(pvesh)) as the target, and root."
-"""
-
-    API = r"""
-options:""" + _API_OPTIONS + r"""
-requirements:
-  - "The Python library proxmoxer >= 2.0 and requests on the controller."
 """

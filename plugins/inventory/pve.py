@@ -80,6 +80,8 @@ options:
       - C(ansible_connection) of the VMs; by default none is set (usually SSH).
     type: str
     default: ""
+requirements:
+  - The Python library proxmoxer >= 2.0 and requests on the controller.
 notes:
   - "C(/cluster/resources) reports the status pvestatd last saw, which may be up to 10 seconds old."
   - With the pct connection the controller must be the container's node, or the node must be reachable
