@@ -41,7 +41,7 @@ def sim(tmp_path_factory):
     for vmid, hostname, tags in ((9101, "web", "prod;web"), (9102, "db", "prod"), (9103, "web", "staging")):
         run_pct(state, "create", vmid, template, "--hostname", hostname, "--tags", tags, "--rootfs", "local-lvm:1")
     run_pct(state, "start", 9101)
-    with api_server(state) as api:
+    with api_server(state, port=0) as api:  # an ephemeral port: tests run in parallel workers
         yield {"api": api, "token": token, "reader": reader}
 
 
