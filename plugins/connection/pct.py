@@ -170,18 +170,24 @@ class Connection(GuestConnection):
                                            % (to_text(stderr).strip(), self._commands.vmid))
         return super()._checked(result)
 
+    def _on_node(self, transfer, local_path, argv_for):
+        try:
+            return transfer(local_path, argv_for)
+        except OSError as exc:  # the staging directory on a remote node
+            raise AnsibleConnectionFailure("lxcri.containers.pct: %s" % exc) from None
+
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
         display.vvv("PUT %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
         if not os.path.exists(in_path):
             raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
-        rc, _stdout, stderr = self._checked(self._runner.push(in_path, lambda node_path: self._commands.push_argv(node_path, out_path)))
+        rc, _stdout, stderr = self._checked(self._on_node(self._runner.push, in_path, lambda node_path: self._commands.push_argv(node_path, out_path)))
         if rc != 0:
             raise AnsibleError("lxcri.containers.pct: pct push of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
-        rc, _stdout, stderr = self._checked(self._runner.pull(out_path, lambda node_path: self._commands.pull_argv(in_path, node_path)))
+        rc, _stdout, stderr = self._checked(self._on_node(self._runner.pull, out_path, lambda node_path: self._commands.pull_argv(in_path, node_path)))
         if rc != 0:
             raise AnsibleError("lxcri.containers.pct: pct pull of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))
