@@ -92,6 +92,7 @@ seealso:
 """
 
 EXAMPLES = r"""
+---
 # pve.yml
 plugin: lxcri.containers.pve
 api_host: pve1.example.org
@@ -105,8 +106,9 @@ keyed_groups:
   - key: pve_tags
     prefix: role
 compose:
-  ansible_host: pve_ipv4_addresses | first | default(omit)
+  ansible_host: pve_ipv4_addresses | first | default(pve_name)
 
+---
 # pve-running-cts.yml: only running containers, named <node>-<name>, cached for 5 minutes
 plugin: lxcri.containers.pve
 types: [lxc]
