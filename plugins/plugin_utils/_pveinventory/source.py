@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec
 from ansible_collections.lxcri.containers.plugins.plugin_utils._pveinventory.guests import GUEST_TYPES, Guest, guests_from_resources
@@ -40,10 +41,13 @@ def api_params(options: dict, environ: dict | None = None) -> dict:
                 if environ.get(name) not in (None, ""):
                     value = environ[name]
                     break
-        if value is not None and spec[key]["type"] == "int":
-            value = int(value)
-        elif value is not None and spec[key]["type"] == "bool":
-            value = boolean(value, strict=True)
+        try:
+            if value is not None and spec[key]["type"] == "int":
+                value = int(value)
+            elif value is not None and spec[key]["type"] == "bool":
+                value = boolean(value, strict=True)
+        except (TypeError, ValueError):
+            raise errors.invalid_argument(key, "%r is not a valid %s" % (value, spec[key]["type"])) from None
         params[key] = value
     if params["validate_certs"] is None:
         params["validate_certs"] = True

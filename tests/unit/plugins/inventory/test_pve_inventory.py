@@ -267,6 +267,13 @@ def test_environment_fallbacks_are_the_modules_ones():
     assert source.api_params({}, environ={})["validate_certs"] is True
 
 
+def test_a_bad_environment_value_names_the_option(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROXMOX_VALIDATE_CERTS", "maybe")
+    with pytest.raises(AnsibleParserError, match="validate_certs.*'maybe' is not a valid bool"):
+        load(tmp_path, BASE, {})
+    assert FakeProxmox.instances == []
+
+
 def test_missing_credentials_fail_before_any_request(tmp_path):
     with pytest.raises(AnsibleParserError, match="api_token_id"):
         load(tmp_path, "plugin: lxcri.containers.pve\napi_host: h\n", {})
