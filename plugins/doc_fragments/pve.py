@@ -6,7 +6,11 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Connection options shared by the pve_* modules (pct on the node or the REST API)."""
+    """Options of the Proxmox VE modules and plugins.
+
+    DOCUMENTATION: how the pve_* modules reach Proxmox (pct on the node or the API); they also
+    extend API. API: the REST API options alone, also used by the API-only plugins (the inventory).
+    """
 
     DOCUMENTATION = r"""
 options:
@@ -31,9 +35,16 @@ options:
       - With V(pct) the local node; with V(api) it is found from C(/cluster/resources) for an existing container
         and is required to create one.
     type: str
+requirements:
+  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
+  - "With O(transport=pct): a Proxmox VE node (C(pct), C(pvesh)) as the target, and root."
+"""
+
+    API = r"""
+options:
   api_host:
     description:
-      - Host name or address of the Proxmox API (any cluster node). Required for O(transport=api).
+      - Host name or address of the Proxmox API (any cluster node). Required whenever the API is used.
       - If not set, the value of the E(PROXMOX_HOST) environment variable is used.
     type: str
   api_port:
@@ -60,7 +71,7 @@ options:
   api_password:
     description:
       - Password of O(api_user) (ticket authentication). Only a password login of C(root@pam) may change the
-        root-only keys listed under O(transport).
+        root-only container keys (bind and device mount points, most feature flags, C(hookscript)).
       - If not set, the value of the E(PROXMOX_PASSWORD) environment variable is used.
     type: str
   validate_certs:
@@ -73,7 +84,4 @@ options:
       - Timeout in seconds of each HTTP request to the API (not of the Proxmox tasks it starts).
       - If not set, the value of the E(PROXMOX_API_TIMEOUT) environment variable is used, else V(30).
     type: int
-requirements:
-  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
-  - "With O(transport=pct): a Proxmox VE node (C(pct), C(pvesh)) as the target, and root."
 """

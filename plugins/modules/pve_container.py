@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX
   - lxcri.containers.pve
+  - lxcri.containers.pve.api
 attributes:
   check_mode:
     support: full

@@ -20,6 +20,7 @@ extends_documentation_fragment:
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX
   - lxcri.containers.attributes.INFO_MODULE
   - lxcri.containers.pve
+  - lxcri.containers.pve.api
 options:
   vmid:
     description: Only the container with this ID.

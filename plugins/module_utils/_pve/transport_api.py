@@ -179,6 +179,10 @@ class ApiTransport:
         return shown
 
     # -- reads --------------------------------------------------------------------------
+    def get(self, path, what, **params):
+        """One ``GET`` of any API path (recorded in ``reads``), for readers beyond containers (the inventory plugin)."""
+        return self._call("GET", path, what, read=True, **params)
+
     def list(self):
         """Containers with status and lock.
 

@@ -31,7 +31,8 @@ def run_module(mod, args, node, monkeypatch, capsys, via="pct"):
 @pytest.mark.parametrize("mod", [pve_container, pve_container_info])
 def test_documented_options_match_the_argument_spec(mod):
     doc = yaml.safe_load(mod.DOCUMENTATION)
-    fragment = yaml.safe_load(pve_fragment.ModuleDocFragment.DOCUMENTATION)["options"]
+    fragment = dict(yaml.safe_load(pve_fragment.ModuleDocFragment.DOCUMENTATION)["options"],
+                    **yaml.safe_load(pve_fragment.ModuleDocFragment.API)["options"])
     spec = mod.argument_spec()
     assert set(doc["options"]) | set(fragment) == set(spec)
     for name, option in list(doc["options"].items()) + list(fragment.items()):

@@ -23,6 +23,7 @@ def test_documented_options_match_the_argspec(monkeypatch):
     assert captured["supports_check_mode"] is True
     doc = yaml.safe_load(pve_template.DOCUMENTATION)
     options = dict(yaml.safe_load(pve_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    options.update(yaml.safe_load(pve_fragment.ModuleDocFragment.API)["options"])
     options.update(doc["options"])
     assert doc["version_added"] == "0.1.0"
     assert "lxcri.containers.attributes.ACTIONGROUP_PROXMOX" in doc["extends_documentation_fragment"]
