@@ -96,7 +96,7 @@ def compare_config(current, record, bundle, runtime, root):
 class Request:
     """The validated parameters; building it raises before any command runs."""
 
-    def __init__(self, params, layout_reader=read_layout):
+    def __init__(self, params, layout_reader=read_layout, bundle=None):
         self.name = validate_name(params.get("name"))
         self.state = params.get("state") or "started"
         if self.state not in oci_plan.DESIRED_STATES:
@@ -114,7 +114,7 @@ class Request:
         if self.state != "absent":
             if not params.get("bundle"):
                 raise invalid_argument("bundle", "is required with state %s" % self.state)
-            self.bundle = load_bundle(params["bundle"])
+            self.bundle = bundle or load_bundle(params["bundle"])
         self.log_path = resolve_log_path(params.get("log_path"), self.bundle, self.name)
         root = params.get("root")
         if root is not None and not os.path.isabs(root):
@@ -125,25 +125,26 @@ class Request:
         self.root = os.path.normpath(root or DEFAULT_ROOTS[self.runtime])
 
 
-def converge(params, run_command, check_mode=False, layout_reader=read_layout, warn=None, listed=_NOT_LISTED):
+def converge(params, run_command, check_mode=False, layout_reader=read_layout, warn=None, listed=_NOT_LISTED, bundle=None):
     """The whole module run; returns the result dict or raises ``LxcriError``.
 
     ``run_command`` is ``AnsibleModule.run_command``: every runtime call goes through it.
     ``listed`` is the container's entry of a ``list`` the caller already ran (``None``: not listed), so a
     fleet needs one ``list`` per runtime and root; when it shows something to do, the state is read
-    again under the container's lock before anything runs.
+    again under the container's lock before anything runs.  ``bundle`` is the bundle as it will be
+    (check mode of a caller that writes the bundle first), instead of the one on disk.
 
     Warnings go to ``warn`` (``AnsibleModule.warn``) when given, else into ``result["warnings"]``.
     """
-    result = _converge(params, run_command, check_mode, layout_reader, listed)
+    result = _converge(params, run_command, check_mode, layout_reader, listed, bundle)
     if warn is not None:
         for message in result.pop("warnings", []):
             warn(message)
     return result
 
 
-def _converge(params, run_command, check_mode, layout_reader, listed):
-    req = Request(params, layout_reader)
+def _converge(params, run_command, check_mode, layout_reader, listed, bundle):
+    req = Request(params, layout_reader, bundle)
     paths = RecordPaths(req.root, req.name)
     log_file = paths.runtime_log if (not check_mode or os.path.exists(paths.runtime_log)) else None
     runtime = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, log_file, run_command=run_command)
