@@ -144,21 +144,24 @@ class ActionModule(ActionBase):
     def _converge(self, entries, args, task_vars):
         results = {}
         warnings = []
+        modules = []
         for name, options, group in self._calls(entries, args):
             module_args = dict(options, containers=[entry["params"] for entry in group], parallel=args["parallel"])
             outcome = self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
             warnings.extend(outcome.get("warnings") or [])
+            modules.append(dict(((key, outcome[key]) for key in ("reads", "commands", "config_files_read", "transport") if key in outcome),
+                                module=name, containers=len(group)))
             per_container = outcome.get("containers")
             if not per_container and outcome.get("failed"):
                 # The module refused its input or could not start: nothing of this group was touched.
                 done = [self._summary(entry, results[entry["index"]]) for entry in entries if entry["index"] in results]
-                return {"failed": True, "changed": any(item["changed"] for item in done), "containers": done, "warnings": warnings,
+                return {"failed": True, "changed": any(item["changed"] for item in done), "containers": done, "warnings": warnings, "modules": modules,
                         "msg": "%s: %s" % (name, outcome.get("msg")), "error_kind": outcome.get("error_kind")}
             for entry, result in zip(group, per_container):
                 results[entry["index"]] = result
         containers = [self._summary(entry, results.get(entry["index"])) for entry in entries]
         failed = [item for item in containers if item["failed"]]
-        outcome = {"changed": any(item["changed"] for item in containers), "containers": containers, "warnings": warnings}
+        outcome = {"changed": any(item["changed"] for item in containers), "containers": containers, "warnings": warnings, "modules": modules}
         if self._task.diff:
             outcome["diff"] = [dict(item["diff"], before_header=item["name"], after_header=item["name"]) for item in containers
                                if item.get("diff") and item["changed"]]

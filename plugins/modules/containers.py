@@ -130,6 +130,16 @@ containers:
   sample:
     - {name: web-1, backend: lxc, rule: lxcri_default_backend, reason: "no rule matched", state: started, status: running,
        changed: false, id: 7701, failed: false, actions: []}
+modules:
+  description:
+    - One entry per module run on the host - C(module), C(containers) (how many it converged), and what it read -
+      C(commands) (the runtime listings of M(lxcri.containers.oci_containers)) or C(reads), C(config_files_read) and C(transport)
+      (M(lxcri.containers.pve_containers)).
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {module: lxcri.containers.pve_containers, containers: 5, reads: [[pct, list]], config_files_read: 5, transport: pct}
 msg:
   description: On failure, the invalid spec and field, or each failed container and its error.
   returned: failure

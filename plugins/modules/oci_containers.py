@@ -81,6 +81,12 @@ commands:
   returned: always
   type: list
   elements: list
+spec_version_probes:
+  description:
+    - How many C(<runtime> features) / C(--version) probes ran to learn the spec version; 0 when the versions cached beside the
+      bundles (C(.lxcri-oci-spec-versions.json), keyed by each runtime binary's path, size and mtime) still hold.
+  returned: always
+  type: int
 msg:
   description: On failure, which containers failed and why.
   returned: failure
@@ -107,7 +113,7 @@ def main():
     module = AnsibleModule(argument_spec=dict(containers=dict(type="list", elements="dict", required=True), parallel=dict(type="int", default=4)),
                            supports_check_mode=True)
     listings = Listings(module.run_command)
-    facts = HostFacts(module.run_command)
+    facts = HostFacts(module.run_command, module.check_mode)
 
     def prepare():
         items, _secrets = validate_items(module.params["containers"], item_spec(), _label, required_if=REQUIRED_IF)
@@ -115,7 +121,7 @@ def main():
         check_sources(items, _label)
         return items, lambda item, warn: converge_one(item, facts, listings, module.run_command, module.check_mode, warn), _label, None
 
-    exit_fleet(module, prepare, lambda: {"commands": listings.commands})
+    exit_fleet(module, prepare, lambda: {"commands": listings.commands, "spec_version_probes": facts.probes})
 
 
 if __name__ == "__main__":

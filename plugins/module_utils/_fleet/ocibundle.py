@@ -31,6 +31,16 @@ VERSION_PLACEHOLDER = "<lxcri:ociVersion>"
 ROOT_PLACEHOLDER = "<lxcri:root.path>"
 _PRUNED_PREFIXES = ("rootfs-tar-", "rootfs-oci-", ".tmp-rootfs-tar-", ".tmp-rootfs-oci-")
 _REF_NAME = "org.opencontainers.image.ref.name"
+SPEC_CACHE = ".lxcri-oci-spec-versions.json"
+
+
+def _identity(binary):
+    """What changes when a runtime is upgraded: its real path, size and mtime."""
+    if binary is None:
+        return None
+    real = os.path.realpath(binary)
+    stat = os.stat(real)
+    return [real, stat.st_size, stat.st_mtime_ns]
 
 
 def render_text(config: dict) -> str:
@@ -39,28 +49,46 @@ def render_text(config: dict) -> str:
 
 
 class HostFacts:
-    """What every bundle of the run shares: the runtimes' spec version and the checksums of rootfs sources, each read once."""
+    """What every bundle of the run shares: the runtimes' spec version and the checksums of rootfs sources, each read once.
 
-    def __init__(self, run_command) -> None:
+    The probed versions are also kept in ``<bundle parent>/SPEC_CACHE`` keyed by each runtime binary's path, size and
+    mtime, so a run whose runtimes did not change starts no probe (check mode reads the file, never writes it).
+    """
+
+    def __init__(self, run_command, check_mode: bool = False) -> None:
         self.run_command = run_command
+        self.check_mode = check_mode
         self._versions: dict = {}
         self._digests: dict = {}
         self._lock = threading.Lock()
+        self.probes = 0
 
-    def spec_version(self, runtimes: tuple, fallback: str) -> str:
+    def spec_version(self, runtimes: tuple, fallback: str, cache_dir: str | None = None) -> str:
         with self._lock:
             if runtimes not in self._versions:
-                probes = []
-                for runtime in runtimes:
-                    binary = shutil.which(runtime)
-                    for probe in specversion.PROBES:
-                        if binary is None:
-                            probes.append((runtime, probe, 127, ""))
-                            continue
-                        rc, out, _err = self.run_command([binary, probe])
-                        probes.append((runtime, probe, rc, out))
-                self._versions[runtimes] = specversion.runtime_maxima(probes)
+                binaries = [(runtime, shutil.which(runtime)) for runtime in runtimes]
+                key = json.dumps([[runtime, _identity(binary)] for runtime, binary in binaries])
+                cache_path = os.path.join(cache_dir, SPEC_CACHE) if cache_dir else None
+                cached = (_read_config(cache_path) or {}) if cache_path else {}
+                if key in cached:
+                    self._versions[runtimes] = cached[key]
+                else:
+                    self._versions[runtimes] = specversion.runtime_maxima(self._probe(binaries))
+                    if cache_path and not self.check_mode and os.path.isdir(cache_dir):
+                        _write_atomic(cache_path, json.dumps({key: self._versions[runtimes]}, sort_keys=True))
             return specversion.lowest(self._versions[runtimes], fallback)
+
+    def _probe(self, binaries):
+        probes = []
+        for runtime, binary in binaries:
+            for probe in specversion.PROBES:
+                if binary is None:
+                    probes.append((runtime, probe, 127, ""))
+                    continue
+                self.probes += 1
+                rc, out, _err = self.run_command([binary, probe])
+                probes.append((runtime, probe, rc, out))
+        return probes
 
     def tar_digest(self, path: str) -> str:
         with self._lock:
@@ -183,7 +211,9 @@ def _read_config(path: str):
 def plan_bundle(spec: BundleSpec, facts: HostFacts, executor: Executor, run_command) -> Bundle:
     """Add the steps that bring the bundle to ``spec`` to the executor's plan; the bundle as it will be."""
     rootfs = locate_rootfs(spec, facts)
-    version = facts.spec_version(spec.runtimes, spec.oci_version_fallback) if spec.config.get("ociVersion") == VERSION_PLACEHOLDER else ""
+    version = ""
+    if spec.config.get("ociVersion") == VERSION_PLACEHOLDER:
+        version = facts.spec_version(spec.runtimes, spec.oci_version_fallback, os.path.dirname(spec.path))
     config = fill(spec.config, version, rootfs.root_path)
     config_path = os.path.join(spec.path, "config.json")
     plan = executor.plan

@@ -108,7 +108,7 @@ def test_pending_view_is_the_config_with_pending_values_and_deletions_applied():
     assert keys == {"cores", "memory", "searchdomain", "swap", "nameserver"}  # 'unknown' is not set, so nothing is pending for it
     assert lxc == [["lxc.cgroup2.devices.allow", "c 10:200 rwm"]]
     # PVE's digest is the SHA-1 of the file (PVE::Tools::get_config_digest / pvesim's parse_config)
-    assert digest == "%s" % __import__("hashlib").sha1(CONF.encode()).hexdigest()  # noqa: S324
+    assert digest == "%s" % __import__("hashlib").sha1(CONF.encode()).hexdigest()
 
 
 def test_a_config_without_pending_section_has_no_pending_keys():
@@ -131,7 +131,7 @@ class _NoRun:
 
 def _facts(version="1.0.2"):
     facts = ocibundle.HostFacts(_NoRun())
-    facts.spec_version = lambda runtimes, fallback: version
+    facts.spec_version = lambda runtimes, fallback, cache_dir=None: version
     return facts
 
 
@@ -205,3 +205,28 @@ def test_a_missing_source_is_refused_before_anything(tmp_path):
 
 def test_render_text_is_what_to_nice_json_prints():
     assert ocibundle.render_text({"b": [1, "é"], "a": {}}) == '{\n  "a": {},\n  "b": [\n    1,\n    "é"\n  ]\n}'
+
+
+def test_the_spec_version_is_probed_once_and_then_read_from_the_cache(tmp_path):
+    calls = []
+
+    def run_command(argv):
+        calls.append(argv)
+        return (0, '{"ociVersionMax": "1.2.0"}', "") if argv[1] == "features" else (0, "runc version 1.1\nspec: 1.0.2\n", "")
+
+    fake = tmp_path / "bin" / "runc"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    old_path = os.environ["PATH"]
+    os.environ["PATH"] = str(fake.parent)
+    try:
+        assert ocibundle.HostFacts(run_command).spec_version(("runc",), "1.0.0", str(tmp_path)) == "1.2.0"
+        assert len(calls) == 2
+        assert ocibundle.HostFacts(run_command).spec_version(("runc",), "1.0.0", str(tmp_path)) == "1.2.0"
+        assert len(calls) == 2  # from the cache file
+        fake.write_text("#!/bin/sh\n# upgraded\n")
+        assert ocibundle.HostFacts(run_command, check_mode=True).spec_version(("runc",), "1.0.0", str(tmp_path)) == "1.2.0"
+        assert len(calls) == 4  # a changed binary is probed again
+    finally:
+        os.environ["PATH"] = old_path
