@@ -16,6 +16,7 @@ import json
 import os
 
 import yaml
+from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.template import trust_as_template
 
@@ -58,6 +59,13 @@ class BundleRenderer:
 
     def render(self, templar, variables: dict) -> dict:
         """The rendered document (with the two placeholders), or ``BundleError`` with the role's message."""
+        try:
+            return self._render(templar, variables)
+        except AnsibleError as exc:
+            # A filter of the role's checks refused a value (oci_bytes on a bad size): the role fails with that message too.
+            raise BundleError(" ".join(str(exc.message).split())) from None
+
+    def _render(self, templar, variables: dict) -> dict:
         own = dict((key, value) for key, value in variables.items() if key in self.options)
         # The role knows dir/tar/oci_layout; 'auto' (the host decides between a directory and a tar archive) is checked as a dir path.
         auto = own.get("oci_bundle_rootfs_source") == "auto"
