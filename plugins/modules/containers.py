@@ -100,7 +100,8 @@ notes:
 seealso:
   - module: lxcri.containers.oci_containers
   - module: lxcri.containers.pve_containers
-  - role: lxcri.containers.container
+  - plugin: lxcri.containers.container
+    plugin_type: role
 """
 
 EXAMPLES = r"""

@@ -14,8 +14,8 @@ description:
     (lock, plan, run, record), in one module run.
   - Reads cost one C(list) per runtime and root for all containers, instead of one C(state) per container; a container whose
     listing shows something to do is read again under its lock before anything runs. Config digests come from the bundles.
-  - With O(containers[].bundle_config) the bundle is written first, as the P(lxcri.containers.oci_bundle#role) role writes it, from a
-    C(config.json) rendered by that role's template on the controller (the P(lxcri.containers.containers#action) action does this);
+  - With C(bundle_config) the bundle is written first, as the P(lxcri.containers.oci_bundle#role) role writes it, from a
+    C(config.json) rendered by that role's template on the controller (the M(lxcri.containers.containers) action does this);
     the spec version and the rootfs directory, which only the host knows, are filled in here.
   - Containers run in parallel on at most O(parallel) workers, each container's steps in order.
   - Every item is validated first; a bad item fails the task naming the item and the field before anything is read or changed.

@@ -18,7 +18,7 @@ description:
     C(digest) that C(pct set) is checked against. Over the API each container costs one C(GET .../pending)."
   - Writes (create, set, resize, start, stop, destroy) go through C(pct) or the API exactly as M(lxcri.containers.pve_container) makes
     them, only for containers where something differs. Independent containers run in parallel on at most O(parallel) workers,
-    each container's steps in order; new containers without a O(containers[].vmid) are created one after the other, each taking the
+    each container's steps in order; new containers without a C(vmid) are created one after the other, each taking the
     next free vmid.
   - Every item is validated first, against the options of M(lxcri.containers.pve_container); a bad item fails the task naming the
     item and the field before anything is read or changed.
@@ -58,7 +58,7 @@ options:
       - When C(<config_dir>/nodes/<node>/lxc) is not a directory, each container is read with C(pct pending) instead.
     type: path
 notes:
-  - The P(lxcri.containers.containers#action) action and the P(lxcri.containers.container#role) role call this module for the LXC
+  - The M(lxcri.containers.containers) action and the P(lxcri.containers.container#role) role call this module for the LXC
     containers of a host.
 seealso:
   - module: lxcri.containers.pve_container

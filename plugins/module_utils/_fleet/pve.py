@@ -144,4 +144,3 @@ def lanes(items: list[dict], rows: list[dict]) -> list[list[int]]:
         else:
             own.append([index])
     return own + ([shared] if shared else [])
-

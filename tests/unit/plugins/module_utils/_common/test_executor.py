@@ -47,13 +47,17 @@ def test_a_failure_carries_the_finished_actions_and_the_failed_one():
     assert caught.value.details["failed_action"] == {"kind": "start", "description": "start the thing", "argv": ["tool", "start"]}
 
 
+def _fail():
+    raise LxcriError("locked", TASK_FAILED)
+
+
 def test_record_runs_at_once_and_a_failed_step_is_not_recorded_as_done():
     ran = []
     plan = Plan()
     executor = Executor(plan)
     executor.record("set", "set memory", ["pct", "set", "100"], run=lambda: ran.append("set"))
     with pytest.raises(LxcriError) as caught:
-        executor.record("start", "start CT 100", ["pct", "start", "100"], run=lambda: (_ for _ in ()).throw(LxcriError("locked", TASK_FAILED)))
+        executor.record("start", "start CT 100", ["pct", "start", "100"], run=_fail))
     assert ran == ["set"]
     assert [action.kind for action in plan.actions] == ["set"]
     assert caught.value.details["actions"] == [{"kind": "set", "description": "set memory", "argv": ["pct", "set", "100"]}]

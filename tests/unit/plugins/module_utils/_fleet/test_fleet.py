@@ -183,8 +183,8 @@ def test_a_tar_rootfs_is_keyed_by_its_checksum_and_old_ones_are_pruned(tmp_path)
 def test_an_image_tag_that_is_missing_names_the_field(tmp_path):
     layout = tmp_path / "layout"
     layout.mkdir()
-    (layout / "index.json").write_text(json.dumps({"manifests": [{"digest": "sha256:" + "a" * 64,
-                                                                   "annotations": {"org.opencontainers.image.ref.name": "v1"}}]}))
+    manifest = {"digest": "sha256:" + "a" * 64, "annotations": {"org.opencontainers.image.ref.name": "v1"}}
+    (layout / "index.json").write_text(json.dumps({"manifests": [manifest]}))
     spec = ocibundle.BundleSpec(str(tmp_path / "b"), {"config": _doc(), "rootfs_source": "oci_layout", "rootfs_image": str(layout),
                                                       "rootfs_image_tag": "v2"})
     with pytest.raises(LxcriError) as caught:

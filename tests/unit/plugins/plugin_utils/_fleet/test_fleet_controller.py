@@ -85,5 +85,6 @@ def test_the_role_checks_refuse_bad_bundle_variables_with_the_role_messages():
         renderer.render(_templar(), translate.bundle_vars(dict(base, oci={"bundle": {"memory": "lots"}}), SETTINGS, renderer.defaults))
     assert "oci_bytes: 'lots' is not a size" in caught.value.msg
     with pytest.raises(BundleError) as caught:
-        renderer.render(_templar(), translate.bundle_vars(dict(base, oci={"bundle": {"extra": {"process": {"user": {"uid": "root"}}}}}), SETTINGS, renderer.defaults))
+        extra = {"bundle": {"extra": {"process": {"user": {"uid": "root"}}}}}
+        renderer.render(_templar(), translate.bundle_vars(dict(base, oci=extra), SETTINGS, renderer.defaults))
     assert "the rendered config.json for /srv/bundles/db is invalid" in caught.value.msg and "$.process.user.uid" in caught.value.msg
