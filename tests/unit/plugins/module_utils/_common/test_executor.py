@@ -57,7 +57,7 @@ def test_record_runs_at_once_and_a_failed_step_is_not_recorded_as_done():
     executor = Executor(plan)
     executor.record("set", "set memory", ["pct", "set", "100"], run=lambda: ran.append("set"))
     with pytest.raises(LxcriError) as caught:
-        executor.record("start", "start CT 100", ["pct", "start", "100"], run=_fail))
+        executor.record("start", "start CT 100", ["pct", "start", "100"], run=_fail)
     assert ran == ["set"]
     assert [action.kind for action in plan.actions] == ["set"]
     assert caught.value.details["actions"] == [{"kind": "set", "description": "set memory", "argv": ["pct", "set", "100"]}]
