@@ -178,7 +178,8 @@ class ActionModule(ActionBase):
         lxc = route["backend"] == "lxc"
         status = result.get("status") or ("absent" if entry["state"] == "absent" else "unknown")
         row = {"name": spec["name"], "backend": route["backend"], "rule": route["rule"], "reason": route["reason"], "state": entry["state"],
-               "status": status, "changed": bool(result.get("changed")), "id": result.get("vmid") if lxc else spec["name"],
+               "status": status, "changed": bool(result.get("changed")),
+               "id": (result.get("vmid") if result.get("vmid") is not None else entry["params"].get("vmid")) if lxc else spec["name"],
                "failed": bool(result.get("failed")), "actions": result.get("actions") or []}
         for key in ("diff", "msg", "error_kind", "failed_action", "restart_required", "pending"):
             if result.get(key) is not None:
