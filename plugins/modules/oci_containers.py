@@ -18,13 +18,11 @@ description:
     C(config.json) rendered by that role's template on the controller (the M(lxcri.containers.containers) action does this);
     the spec version and the rootfs directory, which only the host knows, are filled in here.
   - Containers run in parallel on at most O(parallel) workers, each container's steps in order.
-  - Every item is validated first; a bad item fails the task naming the item and the field before anything is read or changed.
-  - One container's failure does not stop the others. The task fails at the end when any container failed, naming each failed
-    container and its error; RV(containers) holds the result of every container.
 author:
   - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
+  - lxcri.containers.fleet
 attributes:
   check_mode:
     support: full
@@ -45,11 +43,6 @@ options:
     type: list
     elements: dict
     required: true
-  parallel:
-    description:
-      - How many containers are converged at the same time.
-    type: int
-    default: 4
 seealso:
   - module: lxcri.containers.oci_container
   - module: lxcri.containers.pve_containers

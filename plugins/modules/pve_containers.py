@@ -20,14 +20,12 @@ description:
     them, only for containers where something differs. Independent containers run in parallel on at most O(parallel) workers,
     each container's steps in order; new containers without a C(vmid) are created one after the other, each taking the
     next free vmid.
-  - Every item is validated first, against the options of M(lxcri.containers.pve_container); a bad item fails the task naming the
-    item and the field before anything is read or changed.
-  - One container's failure does not stop the others. The task fails at the end when any container failed, with a message naming each
-    failed container and its error; RV(containers) holds the result of every container.
+  - Every item is validated against the options of M(lxcri.containers.pve_container).
 author:
   - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
   - lxcri.containers.attributes
+  - lxcri.containers.fleet
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX
   - lxcri.containers.pve
 attributes:
@@ -46,11 +44,6 @@ options:
     type: list
     elements: dict
     required: true
-  parallel:
-    description:
-      - How many containers are converged at the same time.
-    type: int
-    default: 4
   config_dir:
     description:
       - The Proxmox cluster file system with the C(nodes/<node>/lxc/<vmid>.conf) files, read by O(transport=pct).
