@@ -200,7 +200,8 @@ class Bench:
             stream.write(ONE.format(bundles=bundles, root=self.run_root))
         rows = {"floor": (self.play(FLOOR, specs, "floor"), None)}
         rows["bulk"] = self.timed_pair(BULK.format(bundles=bundles, root=self.run_root), specs, "bulk")
-        rows["per-container"] = self.timed_pair(PER_CONTAINER.format(work=self.work), specs, "per")
+        if size <= self.args.per_container_max:
+            rows["per-container"] = self.timed_pair(PER_CONTAINER.format(work=self.work), specs, "per")
         if self.podman:
             names = [{"name": "bf-p-%d" % i} for i in range(size)]
             rows["podman_container loop"] = self.timed_pair(PODMAN_LOOP.format(), names, "podman-loop")
@@ -259,6 +260,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 100])
     parser.add_argument("--big", type=int, default=1000)
     parser.add_argument("--strace-size", type=int, default=10)
+    parser.add_argument("--per-container-max", type=int, default=1000000, help="time the per-container path only up to this N (it is slow)")
     parser.add_argument("--podman-collections", help="a directory holding ansible_collections/containers/podman")
     args = parser.parse_args()
     bench = Bench(args)
