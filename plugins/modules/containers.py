@@ -100,8 +100,6 @@ notes:
 seealso:
   - module: lxcri.containers.oci_containers
   - module: lxcri.containers.pve_containers
-  - plugin: lxcri.containers.container
-    plugin_type: role
 """
 
 EXAMPLES = r"""

@@ -38,8 +38,8 @@ def test_an_oci_spec_becomes_bundle_variables_and_container_parameters():
     assert variables["oci_bundle_path"] == "/srv/bundles/db" and variables["oci_bundle_rootfs_source"] == "auto"
     assert variables["oci_bundle_memory"] == "64M" and variables["oci_bundle_cpu_quota"] == 25000
     assert "network" not in variables["oci_bundle_namespaces"] and variables["oci_bundle_extra"] == {"annotations": {"a": "b"}}
-    assert translate.oci_params(spec, "runc", SETTINGS) == {"name": "db", "state": "started", "runtime": "runc", "bundle": "/srv/bundles/db",
-                                                           "root": "/run/r", "stop_timeout": 3}
+    expected = {"name": "db", "state": "started", "runtime": "runc", "bundle": "/srv/bundles/db", "root": "/run/r", "stop_timeout": 3}
+    assert translate.oci_params(spec, "runc", SETTINGS) == expected
 
 
 def test_spec_checks_name_the_spec_and_the_field():
