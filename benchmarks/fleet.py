@@ -125,7 +125,9 @@ class Bench:
         self.state = os.path.join(self.work, "pve")
         self.bindir = os.path.join(self.work, "bin")
         self.rootfs = os.path.join(self.work, "rootfs")
-        self.run_root = "/run/lxcri-bench-fleet"
+        # runc's --root; the module keeps its records beside it, in /run/lxcri-bench-fleet/lxcri-oci
+        self.run_dir = "/run/lxcri-bench-fleet"
+        self.run_root = os.path.join(self.run_dir, "runc")
         self.env = dict(os.environ, PVESIM_STATE_DIR=self.state, PATH=self.bindir + os.pathsep + os.environ.get("PATH", ""))
         paths = [p for p in [self.env.get("ANSIBLE_COLLECTIONS_PATH") or (self.env.get("PYTHONPATH") or "").split(os.pathsep)[0],
                              args.podman_collections] if p]
@@ -172,20 +174,19 @@ class Bench:
         for line in result.stdout.splitlines():
             if "BENCH " in line and result.returncode == 0:
                 return json.loads(line.split("BENCH ", 1)[1].rstrip('"').replace('\\"', '"'))["seconds"]
-        sys.stdout.write(result.stdout[-4000:])
-        sys.exit("benchmark playbook %s failed (rc %s)" % (tag, result.returncode))
+        raise RuntimeError("benchmark playbook %s failed (rc %s):\n%s" % (tag, result.returncode, result.stdout[-3000:]))
 
     def clean(self, specs):
         for spec in specs:
-            if spec["backend"] == "lxc":
+            if spec.get("backend") == "lxc":
                 subprocess.run(["pct", "stop", str(spec["lxc"]["vmid"])], env=self.env, capture_output=True, check=False)
                 subprocess.run(["pct", "destroy", str(spec["lxc"]["vmid"])], env=self.env, capture_output=True, check=False)
-            else:
+            elif spec.get("backend") == "runc":
                 subprocess.run(["runc", "--root", self.run_root, "delete", "--force", spec["name"]], capture_output=True, check=False)
+            else:
+                subprocess.run(["podman", "rm", "--force", spec["name"]], capture_output=True, check=False)
         shutil.rmtree(os.path.join(self.work, "bundles"), ignore_errors=True)
-        shutil.rmtree(os.path.join(os.path.dirname(self.run_root), "lxcri-oci"), ignore_errors=True)
-        if self.podman:
-            subprocess.run(["podman", "rm", "--force", "--all"], capture_output=True, check=False)
+        shutil.rmtree(os.path.join(self.run_dir, "lxcri-oci"), ignore_errors=True)
 
     def timed_pair(self, body, specs, tag):
         create = self.play(body, specs, tag + "-create")
@@ -204,8 +205,12 @@ class Bench:
             rows["per-container"] = self.timed_pair(PER_CONTAINER.format(work=self.work), specs, "per")
         if self.podman:
             names = [{"name": "bf-p-%d" % i} for i in range(size)]
-            rows["podman_container loop"] = self.timed_pair(PODMAN_LOOP.format(), names, "podman-loop")
-            rows["podman_containers"] = self.timed_pair(PODMAN_BULK.format(), names, "podman-bulk")
+            for label, body, tag in (("podman_container loop", PODMAN_LOOP, "podman-loop"), ("podman_containers", PODMAN_BULK, "podman-bulk")):
+                try:
+                    rows[label] = self.timed_pair(body.format(), names, tag)
+                except RuntimeError as exc:
+                    self.clean(names)
+                    print("%s failed, left out: %s" % (label, exc))
         return rows
 
     def process_starts(self, size):
@@ -264,6 +269,7 @@ def main():
     parser.add_argument("--podman-collections", help="a directory holding ansible_collections/containers/podman")
     args = parser.parse_args()
     bench = Bench(args)
+    failure = None
     try:
         bench.setup()
         print("fleet benchmark: pvesim state mode, half runc half LXC, one host, ansible-core via %s, Python %s on %s"
@@ -294,9 +300,15 @@ def main():
                   % (args.big, wall, "%.1f" % (usage.ru_maxrss / 1024.0), result.get("changed"), result.get("reads"),
                      result.get("config_files_read")))
             print("target: under 100 MB")
+    except RuntimeError as exc:
+        failure = str(exc)
     finally:
         shutil.rmtree(bench.work, ignore_errors=True)
-        shutil.rmtree(bench.run_root, ignore_errors=True)
+        shutil.rmtree(bench.run_dir, ignore_errors=True)
+        if bench.podman:
+            subprocess.run(["podman", "rmi", "--force", "localhost/lxcri-bench-busybox:latest"], capture_output=True, check=False)
+    if failure:
+        sys.exit(failure)
 
 
 if __name__ == "__main__":
