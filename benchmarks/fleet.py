@@ -199,7 +199,7 @@ class Bench:
         bundles = os.path.join(self.work, "bundles")
         with open(os.path.join(self.work, "one.yml"), "w") as stream:
             stream.write(ONE.format(bundles=bundles, root=self.run_root))
-        rows = {"floor": (self.play(FLOOR, specs, "floor"), None)}
+        rows = {"floor": (self.play(FLOOR.format(), specs, "floor"), None)}
         rows["bulk"] = self.timed_pair(BULK.format(bundles=bundles, root=self.run_root), specs, "bulk")
         if size <= self.args.per_container_max:
             rows["per-container"] = self.timed_pair(PER_CONTAINER.format(work=self.work), specs, "per")
