@@ -132,7 +132,7 @@ class Bench:
         paths = [p for p in [self.env.get("ANSIBLE_COLLECTIONS_PATH") or (self.env.get("PYTHONPATH") or "").split(os.pathsep)[0],
                              args.podman_collections] if p]
         self.env["ANSIBLE_COLLECTIONS_PATH"] = os.pathsep.join(paths)
-        self.podman = bool(shutil.which("podman")) and bool(args.podman_collections) and \
+        self.podman = not args.lxc_only and bool(shutil.which("podman")) and bool(args.podman_collections) and \
             os.path.isdir(os.path.join(args.podman_collections, "ansible_collections", "containers", "podman"))
         self.volid = None
 
@@ -155,7 +155,7 @@ class Bench:
             self.sh(["podman", "import", tar, "localhost/lxcri-bench-busybox:latest"])
 
     def specs(self, size):
-        half = size // 2
+        half = 0 if self.args.lxc_only else size // 2
         runc = [{"name": "bf-r-%d" % i, "backend": "runc", "source": {"rootfs": self.rootfs}, "command": ["/bin/sleep", "infinity"]}
                 for i in range(half)]
         lxc = [{"name": "bf-l-%d" % i, "backend": "lxc", "source": {"template": self.volid}, "network": {"mode": "none"},
@@ -267,13 +267,15 @@ def main():
     parser.add_argument("--strace-size", type=int, default=10)
     parser.add_argument("--per-container-max", type=int, default=1000000, help="time the per-container path only up to this N (it is slow)")
     parser.add_argument("--podman-collections", help="a directory holding ansible_collections/containers/podman")
+    parser.add_argument("--lxc-only", action="store_true", help="only LXC containers on pvesim state mode: starts no container, so it "
+                        "needs no lock on a shared machine (and no podman comparison)")
     args = parser.parse_args()
     bench = Bench(args)
     failure = None
     try:
         bench.setup()
-        print("fleet benchmark: pvesim state mode, half runc half LXC, one host, ansible-core via %s, Python %s on %s"
-              % (bench.playbook, platform.python_version(), platform.machine()))
+        print("fleet benchmark: pvesim state mode, %s, one host, ansible-core via %s, Python %s on %s"
+              % ("LXC only" if args.lxc_only else "half runc half LXC", bench.playbook, platform.python_version(), platform.machine()))
         if not bench.podman:
             print("podman comparison skipped: needs podman and --podman-collections (containers.podman)")
         for size in args.sizes:
