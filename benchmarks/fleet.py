@@ -125,8 +125,8 @@ class Bench:
         self.state = os.path.join(self.work, "pve")
         self.bindir = os.path.join(self.work, "bin")
         self.rootfs = os.path.join(self.work, "rootfs")
-        # runc's --root; the module keeps its records beside it, in /run/lxcri-bench-fleet/lxcri-oci
-        self.run_dir = "/run/lxcri-bench-fleet"
+        # runc's --root; the module keeps its records beside it, in <run_dir>/lxcri-oci
+        self.run_dir = tempfile.mkdtemp(prefix="lxcri-bench-fleet-", dir="/run")
         self.run_root = os.path.join(self.run_dir, "runc")
         self.env = dict(os.environ, PVESIM_STATE_DIR=self.state, PATH=self.bindir + os.pathsep + os.environ.get("PATH", ""))
         paths = [p for p in [self.env.get("ANSIBLE_COLLECTIONS_PATH") or (self.env.get("PYTHONPATH") or "").split(os.pathsep)[0],
