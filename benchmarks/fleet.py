@@ -177,14 +177,16 @@ class Bench:
         raise RuntimeError("benchmark playbook %s failed (rc %s):\n%s" % (tag, result.returncode, result.stdout[-3000:]))
 
     def clean(self, specs):
+        podman = [spec["name"] for spec in specs if spec.get("backend") is None]
+        if podman:
+            # --time 0: sleep as PID 1 ignores SIGTERM, so podman's default 10 s stop timeout would pass for each
+            subprocess.run(["podman", "rm", "--force", "--time", "0"] + podman, capture_output=True, check=False)
         for spec in specs:
             if spec.get("backend") == "lxc":
                 subprocess.run(["pct", "stop", str(spec["lxc"]["vmid"])], env=self.env, capture_output=True, check=False)
                 subprocess.run(["pct", "destroy", str(spec["lxc"]["vmid"])], env=self.env, capture_output=True, check=False)
             elif spec.get("backend") == "runc":
                 subprocess.run(["runc", "--root", self.run_root, "delete", "--force", spec["name"]], capture_output=True, check=False)
-            else:
-                subprocess.run(["podman", "rm", "--force", spec["name"]], capture_output=True, check=False)
         shutil.rmtree(os.path.join(self.work, "bundles"), ignore_errors=True)
         shutil.rmtree(os.path.join(self.run_dir, "lxcri-oci"), ignore_errors=True)
 
