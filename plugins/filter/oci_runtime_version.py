@@ -51,69 +51,27 @@ _value:
   type: string
 """
 
-import json  # noqa: E402
-import re  # noqa: E402
-
 from ansible.errors import AnsibleFilterError  # noqa: E402
 
-_SEMVER = re.compile(r"^v?([0-9]+)\.([0-9]+)\.([0-9]+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$")
-_SPEC_LINE = re.compile(r"^\s*spec:\s*(\S+)\s*$", re.MULTILINE)
-
-
-def version_key(version):
-    """A sort key for a SemVer string (a pre-release sorts below its release); None when it is not SemVer."""
-    match = _SEMVER.match(version or "")
-    if not match:
-        return None
-    release = tuple(int(match.group(index)) for index in (1, 2, 3))
-    if match.group(4) is None:
-        return release + ((1,),)
-    parts = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in match.group(4).split("."))
-    return release + ((0,) + parts,)
-
-
-def _from_features(stdout):
-    try:
-        data = json.loads(stdout)
-    except ValueError:
-        return None
-    if isinstance(data, dict) and isinstance(data.get("ociVersionMax"), str) and version_key(data["ociVersionMax"]):
-        return data["ociVersionMax"]
-    return None
-
-
-def _from_version(stdout):
-    match = _SPEC_LINE.search(stdout or "")
-    if match and version_key(match.group(1)):
-        return match.group(1)
-    return None
+from ansible_collections.lxcri.containers.plugins.module_utils._oci import specversion  # noqa: E402
 
 
 def runtime_maxima(results):
     """``{runtime: highest supported spec version}`` for every runtime whose probes told one."""
-    by_runtime = {}
+    probes = []
     for result in results or []:
         if not isinstance(result, dict):
             raise AnsibleFilterError("oci_runtime_version: each result must be a dict, got %r" % (result,))
         item = result.get("item")
         if not isinstance(item, (list, tuple)) or len(item) != 2:
             raise AnsibleFilterError("oci_runtime_version: each result needs an item [runtime, subcommand], got %r" % (item,))
-        runtime, subcommand = str(item[0]), str(item[1])
-        stdout = result.get("stdout") or ""
-        if result.get("rc") != 0:
-            continue
-        found = _from_features(stdout) if subcommand == "features" else _from_version(stdout)
-        if found:
-            by_runtime.setdefault(runtime, {})[subcommand] = found
-    return {runtime: found.get("features") or found.get("--version") for runtime, found in by_runtime.items()}
+        probes.append((str(item[0]), str(item[1]), result.get("rc"), result.get("stdout") or ""))
+    return specversion.runtime_maxima(probes)
 
 
 def oci_runtime_version(results, fallback="1.0.2"):
     """The lowest of the probed runtimes' maximum spec versions, or ``fallback``."""
-    maxima = runtime_maxima(results)
-    if not maxima:
-        return fallback
-    return min(maxima.values(), key=version_key)
+    return specversion.lowest(runtime_maxima(results), fallback)
 
 
 class FilterModule:

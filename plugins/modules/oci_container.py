@@ -273,31 +273,14 @@ diff:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
+from ansible_collections.lxcri.containers.plugins.module_utils._oci.argspec import REQUIRED_IF, container_spec
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.manager import converge
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="started", choices=["present", "started", "stopped", "restarted", "absent"]),
-            runtime=dict(type="str", default="auto", choices=["auto", "crun", "runc"]),
-            executable=dict(type="path"),
-            root=dict(type="path"),
-            systemd_cgroup=dict(type="bool", default=False),
-            bundle=dict(type="path"),
-            log_path=dict(type="path"),
-            stop_signal=dict(type="str", default="SIGTERM"),
-            stop_timeout=dict(type="int", default=10),
-            recreate=dict(type="bool", default=True),
-            lock_timeout=dict(type="int", default=60),
-        ),
-        required_if=[
-            ("state", "present", ["bundle"]),
-            ("state", "started", ["bundle"]),
-            ("state", "stopped", ["bundle"]),
-            ("state", "restarted", ["bundle"]),
-        ],
+        argument_spec=container_spec(),
+        required_if=REQUIRED_IF,
         supports_check_mode=True,
     )
     run_module(module, lambda mod: converge(mod.params, mod.run_command, check_mode=mod.check_mode, warn=mod.warn))

@@ -69,16 +69,19 @@ class Action:
     """A step of a plan: a short ``kind`` (``create``, ``set``, ``start`` ...) and what it does.
 
     ``argv`` is the command the step runs (or an API call rendered as a list),
-    filled in when it is known, so it can be returned in ``actions``.
+    filled in when it is known, so it can be returned in ``actions``.  ``run`` is
+    the callable that performs the step; ``_common.executor.Executor`` calls it
+    outside check mode, so a check-mode run shows the very actions a real run records.
     """
 
-    __slots__ = ("kind", "description", "argv", "data")
+    __slots__ = ("kind", "description", "argv", "data", "run")
 
-    def __init__(self, kind, description, argv=None, data=None):
+    def __init__(self, kind, description, argv=None, data=None, run=None):
         self.kind = kind
         self.description = description
         self.argv = list(argv) if argv is not None else None
         self.data = data
+        self.run = run
 
     def to_result(self):
         result = {"kind": self.kind, "description": self.description}
@@ -103,8 +106,8 @@ class Plan:
         self.after = copy.deepcopy(after)
         self.actions = []
 
-    def add(self, kind, description, argv=None, data=None):
-        action = Action(kind, description, argv=argv, data=data)
+    def add(self, kind, description, argv=None, data=None, run=None):
+        action = Action(kind, description, argv=argv, data=data, run=run)
         self.actions.append(action)
         return action
 

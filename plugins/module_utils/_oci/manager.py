@@ -17,6 +17,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
     LxcriError,
     invalid_argument,
 )
+from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._oci import plan as oci_plan
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.bundle import load_bundle
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.cgroups import CRUN_REMEDY, crun_supported, read_layout
@@ -28,6 +29,8 @@ from ansible_collections.lxcri.containers.plugins.module_utils._oci.runtime impo
 from ansible_collections.lxcri.containers.plugins.module_utils._oci.state import RUNNING, STOPPED, public_view
 
 KILL_GRACE = 10
+# ``converge(listed=...)`` default: read the container's state with one ``state`` call.
+_NOT_LISTED = object()
 
 
 def resolve_runtime(runtime, executable, layout_reader=read_layout):
@@ -93,7 +96,7 @@ def compare_config(current, record, bundle, runtime, root):
 class Request:
     """The validated parameters; building it raises before any command runs."""
 
-    def __init__(self, params, layout_reader=read_layout):
+    def __init__(self, params, layout_reader=read_layout, bundle=None):
         self.name = validate_name(params.get("name"))
         self.state = params.get("state") or "started"
         if self.state not in oci_plan.DESIRED_STATES:
@@ -111,7 +114,7 @@ class Request:
         if self.state != "absent":
             if not params.get("bundle"):
                 raise invalid_argument("bundle", "is required with state %s" % self.state)
-            self.bundle = load_bundle(params["bundle"])
+            self.bundle = bundle or load_bundle(params["bundle"])
         self.log_path = resolve_log_path(params.get("log_path"), self.bundle, self.name)
         root = params.get("root")
         if root is not None and not os.path.isabs(root):
@@ -122,22 +125,26 @@ class Request:
         self.root = os.path.normpath(root or DEFAULT_ROOTS[self.runtime])
 
 
-def converge(params, run_command, check_mode=False, layout_reader=read_layout, warn=None):
+def converge(params, run_command, check_mode=False, layout_reader=read_layout, warn=None, listed=_NOT_LISTED, bundle=None):
     """The whole module run; returns the result dict or raises ``LxcriError``.
 
     ``run_command`` is ``AnsibleModule.run_command``: every runtime call goes through it.
+    ``listed`` is the container's entry of a ``list`` the caller already ran (``None``: not listed), so a
+    fleet needs one ``list`` per runtime and root; when it shows something to do, the state is read
+    again under the container's lock before anything runs.  ``bundle`` is the bundle as it will be
+    (check mode of a caller that writes the bundle first), instead of the one on disk.
 
     Warnings go to ``warn`` (``AnsibleModule.warn``) when given, else into ``result["warnings"]``.
     """
-    result = _converge(params, run_command, check_mode, layout_reader)
+    result = _converge(params, run_command, check_mode, layout_reader, listed, bundle)
     if warn is not None:
         for message in result.pop("warnings", []):
             warn(message)
     return result
 
 
-def _converge(params, run_command, check_mode, layout_reader):
-    req = Request(params, layout_reader)
+def _converge(params, run_command, check_mode, layout_reader, listed, bundle):
+    req = Request(params, layout_reader, bundle)
     paths = RecordPaths(req.root, req.name)
     log_file = paths.runtime_log if (not check_mode or os.path.exists(paths.runtime_log)) else None
     runtime = Runtime(req.runtime, req.executable, req.root, req.systemd_cgroup, log_file, run_command=run_command)
@@ -149,14 +156,16 @@ def _converge(params, run_command, check_mode, layout_reader):
         paths.ensure_directory()
         lock = ContainerLock(paths.lock, req.lock_timeout)
     with lock:
-        return _converge_locked(req, paths, runtime, planner, lock, check_mode)
+        return _converge_locked(req, paths, runtime, planner, lock, check_mode, listed)
 
 
-def _converge_locked(req, paths, runtime, planner, lock, check_mode):
-    current = runtime.state(req.name)
+def _converge_locked(req, paths, runtime, planner, lock, check_mode, listed=_NOT_LISTED):
+    current = runtime.state(req.name) if listed is _NOT_LISTED else listed
     record = read_record(paths.record) if current else None
     config = compare_config(current, record, req.bundle, req.runtime, req.root)
     steps, predicted = oci_plan.decide(req.state, current["status"] if current else None, config, req.recreate)
+    if steps and listed is not _NOT_LISTED and not check_mode:
+        return _converge_locked(req, paths, runtime, planner, lock, check_mode)
     renderers = {
         oci_plan.CREATE: lambda: planner.create_argv(req.name, req.bundle.path),
         oci_plan.START: lambda: planner.start_argv(req.name),
@@ -164,6 +173,7 @@ def _converge_locked(req, paths, runtime, planner, lock, check_mode):
         oci_plan.RESUME: lambda: planner.resume_argv(req.name),
         oci_plan.DELETE: lambda: planner.delete_argv(req.name),
     }
+    steps_run = _Steps(req, paths, runtime, current)
     plan = oci_plan.build_plan(
         req.name,
         req.state,
@@ -177,7 +187,10 @@ def _converge_locked(req, paths, runtime, planner, lock, check_mode):
         stop_signal=req.stop_signal,
         stop_timeout=req.stop_timeout,
         bundle_path=req.bundle.path if req.bundle else None,
+        runner=steps_run.runner,
     )
+    executor = Executor(plan, check_mode)
+    steps_run.executor = executor
     result = plan.result()
     result.update(runtime=req.runtime, root=req.root, log_path=req.log_path, warnings=[])
     if current and config in (oci_plan.CHANGED, oci_plan.UNKNOWN) and oci_plan.CREATE not in steps and req.state != "absent":
@@ -196,18 +209,16 @@ def _converge_locked(req, paths, runtime, planner, lock, check_mode):
             lock.remove()
         return _finish(result)
 
-    actions = []
     try:
-        final, record = _execute(req, paths, runtime, steps, current, actions)
+        final, record = steps_run.execute()
     except LxcriError as exc:
-        exc.details.setdefault("actions", actions)
         exc.details.setdefault("commands", list(runtime.calls))
         if current is None and not exc.details.get("container"):
             # a failed create left no container: leave no record, runtime log or lock either
             remove_files(paths.record, paths.runtime_log)
             lock.remove()
         raise
-    result["actions"] = actions
+    result["actions"] = plan.result()["actions"]
     result["container"] = public_view(final, record)
     result["commands"] = list(runtime.calls)
     if req.state in ("started", "restarted") and (not final or final["status"] != RUNNING):
@@ -227,54 +238,86 @@ def _finish(result):
     return result
 
 
-def _execute(req, paths, runtime, steps, current, actions):
-    """Run ``steps``; always ends with one ``state`` call, and records the config when it created the container."""
-    created = False
-    pid = current["pid"] if current else 0
-    failure = None
-    try:
-        for step in steps:
-            if step == oci_plan.CREATE:
-                argv = runtime.create_argv(req.name, req.bundle.path)
-                actions.append(_action(step, "create container %s from %s" % (req.name, req.bundle.path), argv))
-                log_existed = os.path.exists(req.log_path)
-                try:
-                    runtime.run(argv, output_path=req.log_path)
-                except LxcriError:
-                    _cleanup_failed_create(runtime, req.name)
-                    if not log_existed:
-                        remove_files(req.log_path)
-                    raise
-                created = True
-            elif step == oci_plan.START:
-                argv = runtime.start_argv(req.name)
-                actions.append(_action(step, "start the process of container %s" % req.name, argv))
-                runtime.run(argv)
-            elif step == oci_plan.RESUME:
-                argv = runtime.resume_argv(req.name)
-                actions.append(_action(step, "resume paused container %s" % req.name, argv))
-                runtime.run(argv)
-            elif step == oci_plan.STOP:
-                _stop(req, runtime, pid, actions)
-            elif step == oci_plan.DELETE:
-                argv = runtime.delete_argv(req.name)
-                actions.append(_action(step, "delete container %s" % req.name, argv))
-                runtime.run(argv)
-                remove_files(paths.record)
-    except LxcriError as exc:
-        failure = exc
-    final = runtime.state(req.name)
-    record = None
-    if final is not None:
-        if created:
-            record = make_record(req.runtime, req.root, req.name, req.bundle, final["created"])
-            write_record(paths.record, record)
-        else:
-            record = read_record(paths.record)
-    if failure is not None:
-        failure.details["container"] = public_view(final, record)
-        raise failure
-    return final, record
+class _Steps:
+    """What each step of one container's plan runs; ``execute`` runs them and always ends with one ``state`` call."""
+
+    def __init__(self, req, paths, runtime, current):
+        self.req = req
+        self.paths = paths
+        self.runtime = runtime
+        self.current = current
+        self.pid = current["pid"] if current else 0
+        self.created = False
+        self.executor = None
+
+    def runner(self, step):
+        return {
+            oci_plan.CREATE: self.create,
+            oci_plan.START: lambda: self.runtime.run(self.runtime.start_argv(self.req.name)),
+            oci_plan.RESUME: lambda: self.runtime.run(self.runtime.resume_argv(self.req.name)),
+            oci_plan.STOP: self.stop,
+            oci_plan.DELETE: self.delete,
+        }[step]
+
+    def execute(self):
+        """Run the plan; records the config when it created the container; ``(final state, record)``."""
+        req = self.req
+        failure = None
+        try:
+            self.executor.execute()
+        except LxcriError as exc:
+            failure = exc
+        final = self.runtime.state(req.name)
+        record = None
+        if final is not None:
+            if self.created:
+                record = make_record(req.runtime, req.root, req.name, req.bundle, final["created"])
+                write_record(self.paths.record, record)
+            else:
+                record = read_record(self.paths.record)
+        if failure is not None:
+            failure.details["container"] = public_view(final, record)
+            raise failure
+        return final, record
+
+    def create(self):
+        req = self.req
+        log_existed = os.path.exists(req.log_path)
+        try:
+            self.runtime.run(self.runtime.create_argv(req.name, req.bundle.path), output_path=req.log_path)
+        except LxcriError:
+            _cleanup_failed_create(self.runtime, req.name)
+            if not log_existed:
+                remove_files(req.log_path)
+            raise
+        self.created = True
+
+    def delete(self):
+        self.runtime.run(self.runtime.delete_argv(self.req.name))
+        remove_files(self.paths.record)
+
+    def stop(self):
+        """stop_signal, wait ``stop_timeout`` for the init process to exit, then SIGKILL (recorded as its own ``kill`` action)."""
+        req, runtime = self.req, self.runtime
+        identity = process_identity(self.pid)
+        starttime = identity[1] if identity else None
+        call = runtime.run(runtime.kill_argv(req.name, req.stop_signal), check=False)
+        if call.rc != 0:
+            if _stopped(runtime, req.name):
+                return
+            raise runtime.failure(call)
+        if not identity or wait_exit(self.pid, starttime, req.stop_timeout):
+            return
+        self.executor.record("kill", "container %s did not stop within %s s: send SIGKILL" % (req.name, req.stop_timeout),
+                             runtime.kill_argv(req.name, "KILL"), run=lambda: self.kill(starttime))
+
+    def kill(self, starttime):
+        req, runtime = self.req, self.runtime
+        call = runtime.run(runtime.kill_argv(req.name, "KILL"), check=False)
+        if call.rc != 0 and not _stopped(runtime, req.name):
+            raise runtime.failure(call)
+        if not wait_exit(self.pid, starttime, KILL_GRACE) and not _stopped(runtime, req.name):
+            raise LxcriError("container %s did not stop within %s s after SIGKILL" % (req.name, KILL_GRACE), TIMEOUT)
 
 
 def _cleanup_failed_create(runtime, name):
@@ -286,32 +329,6 @@ def _cleanup_failed_create(runtime, name):
         pass
 
 
-def _stop(req, runtime, pid, actions):
-    """stop_signal, wait ``stop_timeout`` for the init process to exit, then SIGKILL."""
-    identity = process_identity(pid)
-    starttime = identity[1] if identity else None
-    argv = runtime.kill_argv(req.name, req.stop_signal)
-    actions.append(_action(oci_plan.STOP, "send SIG%s to container %s" % (req.stop_signal, req.name), argv))
-    call = runtime.run(argv, check=False)
-    if call.rc != 0:
-        if _stopped(runtime, req.name):
-            return
-        raise runtime.failure(call)
-    if not identity or wait_exit(pid, starttime, req.stop_timeout):
-        return
-    argv = runtime.kill_argv(req.name, "KILL")
-    actions.append(_action("kill", "container %s did not stop within %s s: send SIGKILL" % (req.name, req.stop_timeout), argv))
-    call = runtime.run(argv, check=False)
-    if call.rc != 0 and not _stopped(runtime, req.name):
-        raise runtime.failure(call)
-    if not wait_exit(pid, starttime, KILL_GRACE) and not _stopped(runtime, req.name):
-        raise LxcriError("container %s did not stop within %s s after SIGKILL" % (req.name, KILL_GRACE), TIMEOUT)
-
-
 def _stopped(runtime, name):
     state = runtime.state(name)
     return state is None or state["status"] == STOPPED
-
-
-def _action(kind, description, argv):
-    return {"kind": kind, "description": description, "argv": list(argv)}

@@ -105,9 +105,10 @@ def config_changes(old_config, new_config):
 
 
 def build_plan(
-    name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10, bundle_path=None
+    name, desired, current, config, steps, predicted, render, old_config=None, new_config=None, stop_signal="TERM", stop_timeout=10, bundle_path=None,
+    runner=None,
 ):
-    """A ``Plan`` whose actions carry the argv ``render(kind)`` gives for each step.
+    """A ``Plan`` whose actions carry the argv ``render(kind)`` gives for each step, and ``runner(kind)`` (when given) to run it.
 
     ``before``/``after`` hold ``status`` and, when the container is (re)created, the
     config keys that change (all keys for a new container; ``config_digest`` marks
@@ -135,5 +136,5 @@ def build_plan(
         DELETE: "delete container %s" % name,
     }
     for step in steps:
-        plan.add(step, descriptions[step], argv=render(step))
+        plan.add(step, descriptions[step], argv=render(step), run=runner(step) if runner else None)
     return plan

@@ -26,6 +26,56 @@ def connection_spec():
     )
 
 
+def container_spec():
+    """The options of one container (``pve_container`` without the connection; each item of ``pve_containers``)."""
+    return dict(
+        vmid=dict(type="int"),
+        hostname=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "started", "stopped", "restarted", "absent", "template"]),
+        purge=dict(type="bool", default=False),
+        force_stop=dict(type="bool", default=False),
+        timeout=dict(type="int", default=300),
+        lock_timeout=dict(type="int", default=60),
+        apply_pending=dict(type="str", default="report", choices=["report", "restart"]),
+        exclusive=dict(type="bool", default=False),
+        ostemplate=dict(type="str"),
+        oci_bundle=dict(type="path"),
+        oci_storage=dict(type="str", default="local"),
+        oci_cache_dir=dict(type="path", default="/var/lib/lxcri/oci-templates"),
+        storage=dict(type="str"),
+        rootfs=dict(type="raw"),
+        cores=dict(type="int"),
+        cpulimit=dict(type="float"),
+        cpuunits=dict(type="int"),
+        memory=dict(type="int"),
+        swap=dict(type="int"),
+        net=dict(type="raw"),
+        mp=dict(type="raw"),
+        features=dict(type="dict"),
+        nameserver=dict(type="list", elements="str"),
+        searchdomain=dict(type="list", elements="str"),
+        onboot=dict(type="bool"),
+        startup=dict(type="raw"),
+        tags=dict(type="list", elements="str"),
+        description=dict(type="str"),
+        timezone=dict(type="str"),
+        protection=dict(type="bool"),
+        hookscript=dict(type="str"),
+        ostype=dict(type="str"),
+        arch=dict(type="str", choices=["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]),
+        cmode=dict(type="str", choices=["shell", "console", "tty"]),
+        console=dict(type="bool"),
+        tty=dict(type="int"),
+        entrypoint=dict(type="str"),
+        debug=dict(type="bool"),
+        unprivileged=dict(type="bool"),
+        password=dict(type="str", no_log=True),
+        ssh_public_keys=dict(type="str", no_log=False),
+        update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
+        lxc=dict(type="list", elements="raw"),
+    )
+
+
 def make_transport(module, timeout=300):
     params = dict(module.params)
     if params.get("validate_certs") is None:

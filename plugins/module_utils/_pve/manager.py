@@ -9,6 +9,7 @@ import copy
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
+from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
@@ -71,21 +72,24 @@ class Manager:
         self.warn = warn or (lambda msg: None)
         self.timeout = params.get("timeout") or 300
         self.lock_timeout = params.get("lock_timeout") if params.get("lock_timeout") is not None else 60
+        self.executor = None
 
     # -- helpers ------------------------------------------------------------------------
     def _do(self, plan, kind, description, func, lock_vmid, **kwargs):
-        """Add an action; run it (with lock retry) unless in check mode."""
-        if self.check:
-            argv = func(check=True, **kwargs)
-        else:
-            try:
-                argv = retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=lock_vmid)
-            except LxcriError as exc:
-                exc.details.setdefault("actions", [action.to_result() for action in plan.actions])
-                exc.details["failed_action"] = description
-                raise
-        plan.add(kind, description, argv=argv if argv and isinstance(argv[0], str) else None)
-        return argv
+        """Record an action on the plan's executor; it runs (with lock retry) unless in check mode.
+
+        The action shows what ``func(check=True)`` renders, so check mode and a real run list the same actions.
+        """
+        shown = func(check=True, **kwargs)
+        self.executor.record(kind, description, argv=shown if shown and isinstance(shown[0], str) else None,
+                             run=lambda: retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=lock_vmid))
+        return shown
+
+    def _plan(self, before, after):
+        """The plan of this run, and the executor that runs its actions."""
+        plan = Plan(before, after)
+        self.executor = Executor(plan, self.check)
+        return plan
 
     def _find(self, rows):
         vmid = self.p.get("vmid")
@@ -145,7 +149,7 @@ class Manager:
     # -- absent -----------------------------------------------------------------------------------
     def _absent(self, vmid, node, current, status):
         before = split_public(current)[0] if current is not None else None
-        plan = Plan(before, None)
+        plan = self._plan(before, None)
         if current is not None:
             if current.get("protection"):
                 # pct destroy would refuse only after the stop: refuse before anything is touched.
@@ -183,7 +187,7 @@ class Manager:
         after_public = split_public(after, lxc_desired)[0]
         if "password" in after:
             after_public["password"] = params["password"]
-        plan = Plan(None, after_public)
+        plan = self._plan(None, after_public)
         status = "stopped"
         created = False
         try:
@@ -204,7 +208,7 @@ class Manager:
                 # The task may still be running: removing its CT now would race with it.
                 exc.details["cleanup"] = ("not attempted: '%s' may still be running; check CT %s (pct status %s / the task) "
                                           "and remove it with state: absent if it is unwanted"
-                                          % (exc.details.get("failed_action") or "create CT %s" % vmid, vmid, vmid))
+                                          % ((exc.details.get("failed_action") or {}).get("description") or "create CT %s" % vmid, vmid, vmid))
             elif not self.check and (created or exc.error_kind != errors.CONFLICT):
                 # The module's promise: a create that fails halfway leaves no CT behind.
                 exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
@@ -262,7 +266,7 @@ class Manager:
                                                              "with state: %s" % state)
         if password_update and params.get("password") is not None:
             after_public["password"] = params["password"]
-        plan = Plan(before_public, after_public)
+        plan = self._plan(before_public, after_public)
         running = status == "running"
         if password_update and not running and state not in ("started", "restarted"):
             raise LxcriError("update_password: always sets the password inside the CT, but CT %s is %s; use state: started"

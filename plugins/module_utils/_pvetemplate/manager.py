@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
+from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._pvetemplate import model
 
@@ -51,8 +52,9 @@ class TemplateManager:
             raise LxcriError("template %s is not in the appliance catalogue of node %s%s" % (
                 d.name, self.t.node, "" if self.t.can_update_catalogue else " (the API cannot refresh it: run 'pveam update' on the node)"),
                 errors.NOT_FOUND, details={"field": "name"})
-        argv = self.t.update_catalogue(check=self.check_mode)
-        plan.add("update_catalogue", "refresh the appliance catalogue (pveam update)", argv)
+        # Run while planning: what follows depends on the refreshed index.
+        self.executor.record("update_catalogue", "refresh the appliance catalogue (pveam update)",
+                             self.t.update_catalogue(check=True), run=self.t.update_catalogue)
         if self.check_mode:
             return {"sha512": None, "predicted": True}
         entry = self.t.catalogue().get(d.name)
@@ -68,13 +70,15 @@ class TemplateManager:
         algorithm = wanted[0] if wanted else ("sha512" if d.source == "catalogue" else None)
         before, path = self._current(algorithm)
         plan = Plan(before=before)
+        self.executor = Executor(plan, self.check_mode)
         verified = "presence"
 
         if d.state == "absent":
             after = model.state_of(d.volid, d.storage, d.name, False)
             plan.after = after
             if before["present"]:
-                plan.add("remove", "remove %s" % d.volid, self.t.remove(d.storage, d.name, check=True))
+                plan.add("remove", "remove %s" % d.volid, self.t.remove(d.storage, d.name, check=True),
+                         run=lambda: self.t.remove(d.storage, d.name))
             return self._finish(plan, before, after, verified)
 
         entry = None
@@ -98,30 +102,21 @@ class TemplateManager:
         plan.after = after
         if d.source == "catalogue":
             if replace:
-                plan.add("remove", "remove %s (its %s differs from the catalogue's)" % (d.volid, wanted[0]), self.t.remove(d.storage, d.name, check=True))
+                plan.add("remove", "remove %s (its %s differs from the catalogue's)" % (d.volid, wanted[0]), self.t.remove(d.storage, d.name, check=True),
+                         run=lambda: self.t.remove(d.storage, d.name))
             plan.add("download", "download %s from the appliance catalogue into storage %s" % (d.name, d.storage),
-                     self.t.download(d.storage, d.name, check=True))
+                     self.t.download(d.storage, d.name, check=True), run=lambda: self.t.download(d.storage, d.name))
         else:
             plan.add("upload", "%s %s from %s (%s)" % ("replace" if replace else "upload", d.volid, d.src, _fmt(wanted)),
-                     self.t.upload(d.storage, d.name, d.src, wanted, check=True))
+                     self.t.upload(d.storage, d.name, d.src, wanted, check=True), run=lambda: self.t.upload(d.storage, d.name, d.src, wanted))
         return self._finish(plan, before, after, verified, wanted)
 
     def _finish(self, plan, before, after, verified, wanted=None):
         d = self.d
         if plan.changed and not self.check_mode:
-            self._apply(plan, wanted)
-            after, _path = self._current(wanted[0] if wanted else None)
-            if d.state == "present":
-                if not after["present"]:
-                    raise LxcriError("%s is not in storage %s after the %s" % (d.volid, d.storage, plan.actions[-1].kind), errors.TASK_FAILED)
-                if wanted and after["checksum"] and after["checksum"] != _fmt(wanted):
-                    raise LxcriError("checksum mismatch: %s has %s, expected %s" % (d.volid, after["checksum"], _fmt(wanted)), errors.TASK_FAILED)
-                if after["checksum"]:
-                    verified = "checksum"
-                elif wanted:
-                    after["checksum"] = _fmt(wanted)
-            elif after["present"]:
-                raise LxcriError("%s is still in storage %s after removing it" % (d.volid, d.storage), errors.TASK_FAILED)
+            self.executor.execute()
+            with self.executor.recording():
+                after, verified = self._verify(plan, wanted, verified)
             plan.after = after
         result = plan.result()
         result.update({"template": after, "volid": d.volid, "source": d.source, "verified": verified})
@@ -129,14 +124,19 @@ class TemplateManager:
             result["verified"] = "presence"
         return result
 
-    def _apply(self, plan, wanted):
+    def _verify(self, plan, wanted, verified):
+        """Read the storage back after applying: ``(after, verified)``; ``task_failed`` when it does not hold what was asked."""
         d = self.d
-        for action in plan.actions:
-            if action.kind == "update_catalogue":
-                continue  # already run while planning (it only refreshes the index)
-            if action.kind == "remove":
-                self.t.remove(d.storage, d.name)
-            elif action.kind == "download":
-                self.t.download(d.storage, d.name)
-            elif action.kind == "upload":
-                self.t.upload(d.storage, d.name, d.src, wanted)
+        after, _path = self._current(wanted[0] if wanted else None)
+        if d.state == "present":
+            if not after["present"]:
+                raise LxcriError("%s is not in storage %s after the %s" % (d.volid, d.storage, plan.actions[-1].kind), errors.TASK_FAILED)
+            if wanted and after["checksum"] and after["checksum"] != _fmt(wanted):
+                raise LxcriError("checksum mismatch: %s has %s, expected %s" % (d.volid, after["checksum"], _fmt(wanted)), errors.TASK_FAILED)
+            if after["checksum"]:
+                verified = "checksum"
+            elif wanted:
+                after["checksum"] = _fmt(wanted)
+        elif after["present"]:
+            raise LxcriError("%s is still in storage %s after removing it" % (d.volid, d.storage), errors.TASK_FAILED)
+        return after, verified

@@ -13,8 +13,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lxcri.containers.plugins.filter.oci_bytes import FilterModule as BytesFilters
 from ansible_collections.lxcri.containers.plugins.filter.oci_bytes import oci_bytes, parse_size
 from ansible_collections.lxcri.containers.plugins.filter.oci_runtime_version import FilterModule as VersionFilters
-from ansible_collections.lxcri.containers.plugins.filter.oci_runtime_version import oci_runtime_version, runtime_maxima, version_key
+from ansible_collections.lxcri.containers.plugins.filter.oci_runtime_version import oci_runtime_version, runtime_maxima
 from ansible_collections.lxcri.containers.plugins.filter.oci_spec_errors import FilterModule as SpecFilters
+from ansible_collections.lxcri.containers.plugins.module_utils._oci.specversion import version_key
 from ansible_collections.lxcri.containers.plugins.test.oci_spec import TestModule as SpecTests
 
 # What Debian 12's runtimes print (runc 1.1.5 `features` trimmed; crun 1.8.1 has no `features`).
