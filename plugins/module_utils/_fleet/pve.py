@@ -31,7 +31,7 @@ def pending_view(text: str) -> tuple[dict, set, str, list]:
     As PVE's ``config_with_pending_array`` + ``format_pending``: pending values replace the current
     ones, pending deletions of set keys remove them, ``lxc.environment.runtime`` lines form ``env``.
     """
-    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()  # PVE's config digest is SHA-1
     sections = conffile.parse_conf(text)
     main = sections.get("", {"raw": {}, "lxc": []})
     pending = sections.get(_PENDING, {"raw": {}, "lxc": []})

@@ -245,7 +245,7 @@ def _build_locked(cache: Path) -> GuestImage:
             return image
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as tmp:
         work = Path(tmp)
-        os.chmod(work, 0o755)  # apt-get download runs as _apt, which must write here
+        os.chmod(work, 0o755)  # noqa: S103 - apt-get download runs as _apt, which must write here
         meta = _download(KERNEL_META_PACKAGE, work)
         kernel_deb = _download(_kernel_package(meta), work)
         root = work / "root"

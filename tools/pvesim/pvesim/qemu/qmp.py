@@ -55,7 +55,8 @@ class QMPClient:
             self._sock = None
 
     def _read(self) -> dict:
-        assert self._sock is not None
+        if self._sock is None:
+            raise QMPError("QMP connection is closed")
         while b"\n" not in self._buf:
             try:
                 chunk = self._sock.recv(65536)
