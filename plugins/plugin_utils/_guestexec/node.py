@@ -35,7 +35,8 @@ class LocalNode:
 
     def run(self, argv: Argv, in_data: bytes | None = None) -> tuple[int, bytes, bytes]:
         try:
-            proc = subprocess.run(argv, input=in_data,  # noqa: S603 - an argv list built by the plugin, no shell stdin=None if in_data is not None else subprocess.DEVNULL,
+            # An argv list built by the plugin, run without a shell.
+            proc = subprocess.run(argv, input=in_data, stdin=None if in_data is not None else subprocess.DEVNULL,  # noqa: S603
                                   capture_output=True, check=False)
         except FileNotFoundError:
             return 127, b"", ("%s: command not found on the controller" % argv[0]).encode()
