@@ -32,6 +32,8 @@ import secrets
 import time
 import uuid
 
+from .state import atomic_write
+
 TICKET_LIFETIME = 7200  # 2 hours, like PVE
 AUTH_GRACE = 300  # tickets from up to 5 minutes "in the future" are accepted
 
@@ -125,6 +127,12 @@ def _encode_text(text):
     return "".join(c if (c.isalnum() or c in " _.-+@,/") else "%%%02X" % ord(c) for c in (text or ""))
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of two secrets as bytes: a client may send any characters (a
+    non-ASCII token is simply wrong, not an error)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogateescape"), given.encode("utf-8", "surrogateescape"))
+
+
 class AuthStore:
     """Reads and writes the access-control files of one simulated node."""
 
@@ -142,6 +150,7 @@ class AuthStore:
     def ensure(self):
         """Create the default files (root@pam enabled, Administrator on / via the implicit root rule)."""
         os.makedirs(self.priv_dir, mode=0o700, exist_ok=True)
+        os.chmod(self.priv_dir, 0o700)
         if not os.path.exists(self.user_cfg):
             self._write(self.user_cfg, "user:root@pam:1:0:::root@localhost:::\n")
         if not os.path.exists(self.domains_cfg):
@@ -157,11 +166,8 @@ class AuthStore:
 
     @staticmethod
     def _write(path, text, mode=0o644):
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        # the temporary file is 0600 from its creation on, so a secret is never readable by others
+        atomic_write(path, text, mode=mode)
 
     @staticmethod
     def _read(path):
@@ -287,7 +293,7 @@ class AuthStore:
                 except ValueError:
                     return False
                 got = hashlib.pbkdf2_hmac("sha256", (password or "").encode(), salt.encode(), int(iterations)).hex()
-                return hmac.compare_digest(got, digest)
+                return same_secret(got, digest)
         return False
 
     def add_token(self, userid, tokenid, privsep=True, expire=0, comment="", secret=None):
@@ -349,7 +355,7 @@ class AuthStore:
     def verify_ticket(self, ticket):
         """Return the user id of a valid ticket or raise AuthError('Authentication failed!')."""
         m = re.match(r"^(PVE:(\S+?):([A-Z0-9]{8}))::(\S+)$", ticket or "")
-        if not m or not hmac.compare_digest(self._sign(m.group(1)), m.group(4)) or not self._age_ok(m.group(3)):
+        if not m or not same_secret(self._sign(m.group(1)), m.group(4)) or not self._age_ok(m.group(3)):
             raise AuthError("Authentication failed!", log="invalid ticket")
         userid = m.group(2)
         self.check_user_enabled(userid, AuthError)
@@ -357,7 +363,7 @@ class AuthStore:
 
     def verify_csrf_token(self, userid, token):
         m = re.match(r"^([A-Z0-9]{8}):(\S+)$", token or "")
-        if not m or not hmac.compare_digest(self._sign("%s:%s" % (m.group(1), userid)), m.group(2)) \
+        if not m or not same_secret(self._sign("%s:%s" % (m.group(1), userid)), m.group(2)) \
                 or not self._age_ok(m.group(1)):
             raise AuthError("Permission denied - invalid csrf token")
 
@@ -411,7 +417,7 @@ class AuthStore:
                 parts = line.split(" ", 1)
                 if len(parts) == 2 and parts[0] == tokenid:
                     stored = parts[1].strip()
-            if stored is None or not hmac.compare_digest(stored, secret):
+            if stored is None or not same_secret(stored, secret):
                 raise ValueError("invalid token value!")
         except ValueError as exc:
             raise AuthError("Authentication failed!", log=str(exc)) from None

@@ -141,7 +141,8 @@ class Env:
 # --------------------------------------------------------------------------------------------
 
 class Handler:
-    def __init__(self, method, path, func, params, name, returns=None, protected=False, description=""):
+    def __init__(self, method, path, func, params, name, returns=None, protected=False, description="",
+                 upload=False):
         self.method = method
         self.path = path
         self.func = func
@@ -150,6 +151,9 @@ class Handler:
         self.returns = returns
         self.protected = protected
         self.description = description
+        # takes a multipart file upload: the HTTP server spools the file part and passes its
+        # name as ``tmpfilename``; the handler's task then owns (and removes) that file
+        self.upload = upload
         # ``{name}`` matches one path component, ``{name*}`` the rest of the path (a volume id
         # such as ``local:vztmpl/x.tar.zst``, as PVE's ``{volume}`` does).
         self.path_params = re.findall(r"\{(\w+)\*?\}", path)
@@ -164,11 +168,12 @@ class Handler:
 _REGISTRY = []
 
 
-def api(method, path, params=None, name=None, returns=None, protected=False, description=""):
+def api(method, path, params=None, name=None, returns=None, protected=False, description="", upload=False):
     """Register ``func`` as the handler of ``method path``."""
 
     def deco(func):
-        _REGISTRY.append(Handler(method.upper(), path, func, params, name or func.__name__, returns, protected, description))
+        _REGISTRY.append(Handler(method.upper(), path, func, params, name or func.__name__, returns, protected, description,
+                                 upload))
         return func
 
     return deco

@@ -219,9 +219,13 @@ class State:
         if extra_settings:
             self._settings.update(extra_settings)
         self.save_settings()
-        for d in ("nodes/%s/lxc" % node, "nodes/%s/qemu-server" % node, "nodes/%s/priv" % node, "priv", "priv/lock",
-                  "virtual-guest", "sdn", "firewall", "ha", "mapping"):
+        for d in ("nodes/%s/lxc" % node, "nodes/%s/qemu-server" % node, "virtual-guest", "sdn", "firewall", "ha",
+                  "mapping"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        for d in ("nodes/%s/priv" % node, "priv", "priv/lock"):
+            # secrets live here: never readable by others, whatever the umask was
+            (self.root / d).mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.root / d).chmod(0o700)
         for name, target in (("lxc", "nodes/%s/lxc" % node), ("qemu-server", "nodes/%s/qemu-server" % node),
                              ("local", "nodes/%s" % node)):
             link = self.root / name

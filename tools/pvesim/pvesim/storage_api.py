@@ -39,7 +39,7 @@ def _content_dir(state, storeid, content):
     return base / "template" / ("cache" if content == "vztmpl" else "iso")
 
 
-@api("POST", "/nodes/{node}/storage/{storage}/upload", name="upload", protected=True,
+@api("POST", "/nodes/{node}/storage/{storage}/upload", name="upload", protected=True, upload=True,
      params={"node": NODE, "storage": STORAGE_P,
              "content": Param("string", optional=False, enum=list(UPLOAD_CONTENT)),
              "filename": Param("string", optional=False, max_length=255),
@@ -57,6 +57,9 @@ def upload(env, p):
     tmpfilename = p.get("tmpfilename")
     if not tmpfilename:
         raise PVEError("missing temporary file name")
+    if env.rpc != "cli" and not _is_spooled_upload(state, tmpfilename):
+        # PVE's schema pattern '/var/tmp/pveupload-[0-9a-f]+': over HTTPS only the server's spool
+        raise param_error({"tmpfilename": "value does not match the regex pattern"})
     filename = re.sub(r"^.*[/\\]", "", p["filename"])
     filename = re.sub(r"[^-a-zA-Z0-9_.]", "_", filename)
     if content == "vztmpl" and not storage.TEMPLATE_EXT_RE.search(filename):
@@ -102,6 +105,12 @@ def upload(env, p):
                 pass
 
     return fork_worker(env, "imgcopy", None, worker)
+
+
+def _is_spooled_upload(state, tmpfilename: str) -> bool:
+    spool_dir = state.host_path("/var/tmp")
+    return os.path.dirname(tmpfilename) == str(spool_dir) and bool(
+        re.fullmatch(r"pveupload-[0-9a-f]+", os.path.basename(tmpfilename)))
 
 
 def _volid(storeid, volume):

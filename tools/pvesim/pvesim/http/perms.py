@@ -55,6 +55,8 @@ RULES = [
     ("DELETE", r"/nodes/(?P<node>[^/]+)/tasks/[^/]+", None),
     ("GET", r"/storage", None),
     ("GET", r"/nodes/(?P<node>[^/]+)/storage(/.*)?", None),
+    ("POST", r"/nodes/(?P<node>[^/]+)/storage/(?P<storage>[^/]+)/upload",
+     ("/storage/{storage}", ["Datastore.AllocateTemplate"], False)),
     ("GET", r"/nodes/(?P<node>[^/]+)/aplinfo", None),
     ("POST", r"/nodes/(?P<node>[^/]+)/aplinfo", ("/storage/{storage}", ["Datastore.AllocateTemplate"], False)),
     ("GET", r"/access/domains", None),
