@@ -25,7 +25,7 @@ from .lxcschema import (
     split_list,
     unique_tags,
 )
-from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid_list
+from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid, fmt_configid_list
 from .state import LockTimeout, lock_file, perl_sorted
 from .tasks import fork_worker
 
@@ -261,6 +261,11 @@ def _mac_prefix(env):
     return env.state.datacenter_config().get("mac_prefix") or "BC:24:11"
 
 
+def _stdout_lines(env):
+    """Output of storage tools outside a task goes to the caller's STDOUT, a line each."""
+    return lambda line: env.stdout.write(line + "\n")
+
+
 def apply_pending_mountpoint(env, vmid, conf, opt, running):
     mp = parse_volume(opt, conf["pending"][opt])
     if mp["type"] == "volume":
@@ -270,7 +275,7 @@ def apply_pending_mountpoint(env, vmid, conf, opt, running):
             if not sid:
                 raise PVEError("missing storage for new volume '%s'" % mp["volume"])
             size_kib = int(float(m.group(3)) * 1024) * 1024
-            volid = storage.alloc_disk(env.state, sid, int(vmid), size_kib)
+            volid = storage.alloc_disk(env.state, sid, int(vmid), size_kib, log=_stdout_lines(env))
             mp["volume"] = volid
             mp["size"] = size_kib * 1024
         else:
@@ -333,7 +338,7 @@ def hotplug_pending(env, vmid, conf, selection):
         if opt in FASTPLUG or re.match(r"^unused\d+$", opt) or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d$", opt):
             try:
                 if re.match(r"^unused\d+$", opt) and conf.get(opt):
-                    storage.free_volume(env.state, conf[opt])
+                    storage.free_volume(env.state, conf[opt], log=_stdout_lines(env))
                 elif opt == "swap":
                     hotplug_memory(None, 0)
                 elif opt in ("cpulimit", "cpuunits"):
@@ -400,7 +405,7 @@ def apply_pending(env, vmid, conf, selection):
                 if mp["type"] == "volume":
                     add_unused_volume(conf, mp["volume"])
             elif re.match(r"^unused\d+$", opt) and conf.get(opt):
-                storage.free_volume(env.state, conf[opt])
+                storage.free_volume(env.state, conf[opt], log=_stdout_lines(env))
         except PVEError as exc:
             errors[opt] = "unable to apply pending change %s : %s" % (opt, exc.message)
             continue
@@ -670,7 +675,7 @@ def create_vm(env, p):
                 if m:
                     sid = m.group(2) or stor
                     size_kib = int(float(m.group(3)) * 1024) * 1024
-                    volid = storage.alloc_disk(st, sid, vmid, size_kib)
+                    volid = storage.alloc_disk(st, sid, vmid, size_kib, log=worker.log)
                     vollist.append(volid)
                     mp["volume"] = volid
                     mp["size"] = size_kib * 1024
@@ -683,10 +688,13 @@ def create_vm(env, p):
             msg = faults.take_create_after_alloc(st)
             if msg is not None:
                 raise PVEError(msg)
-            if not archive_path.exists():
+            if not archive_path.is_file():
                 # PVE's OCI-format probe warns first, then the extraction dies with the same text
-                worker.log("volume '%s' does not exist" % ostemplate)
-                raise PVEError("volume '%s' does not exist" % ostemplate)
+                # (pve-storage abs_filesystem_path: a host path that is no file, or activate_volume)
+                missing = ("can't find file '%s'" % ostemplate if ostemplate.startswith("/")
+                           else "volume '%s' does not exist" % ostemplate)
+                worker.log(missing)
+                raise PVEError(missing)
             rootfs = parse_volume("rootfs", conf["rootfs"])
             rootdir, _vtype = storage.volume_path(st, rootfs["volume"])
             unpriv = str(conf.get("unprivileged", "0")) == "1"
@@ -718,8 +726,7 @@ def create_vm(env, p):
                     conf["ostype"] = detected
                 elif detected != conf["ostype"]:
                     worker.log("got unexpected ostype (%s != %s)" % (detected, conf["ostype"]))
-            conf["lock"] = "create"
-            write_config(env, vmid, dict(conf))
+            write_config(env, vmid, dict(conf))  # "safe config (after OS detection)", as create_vm
             backend.post_create(worker, conf, vmid, rootdir, password, ssh_keys)
             conf.setdefault("hostname", "CT%d" % vmid)
             if not conf.get("hostname"):
@@ -728,10 +735,10 @@ def create_vm(env, p):
                 conf["memory"] = "512"
             if conf.get("swap") is None:
                 conf["swap"] = "512"
-            conf.pop("lock", None)
+            # the create lock only lived in the file: a `lock` the caller gave is kept
             write_config(env, vmid, conf)
         except BaseException as exc:
-            _discard_half_made_ct(st, vmid, vollist)
+            _discard_half_made_ct(st, vmid, vollist, worker.log)
             with contextlib.suppress(Exception):
                 backend.destroy(vmid)
             raise PVEError("%s %s" % (emsg, getattr(exc, "message", None) or str(exc))) from None
@@ -803,10 +810,8 @@ def _resolve_template(env, ostemplate):
     if ostemplate.startswith("/"):
         if not env.is_root_pam:
             raise PVEError("Only root can pass arbitrary filesystem paths.")
-        path = st.host_path(ostemplate)
-        if not path.exists():
-            raise PVEError("can't find file '%s'" % ostemplate)
-        return path, ostemplate
+        # a missing file fails inside the create task (restore_archive -> abs_filesystem_path)
+        return st.host_path(ostemplate), ostemplate
     sid, volname = storage.parse_volume_id(ostemplate)
     scfg = storage.storage_check_enabled(st, sid)
     if not volname.startswith("vztmpl/"):
@@ -821,7 +826,7 @@ def _resolve_template(env, ostemplate):
 
 
 @api("GET", "/nodes/{node}/lxc/{vmid}/config", params=_nv(current=Param("boolean", default=0),
-                                                          snapshot=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40)),
+                                                          snapshot=Param("string", format=fmt_configid, max_length=40)),
      name="vm_config")
 def vm_config(env, p):
     check_node(env, p["node"])
@@ -829,9 +834,11 @@ def vm_config(env, p):
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
+    if p.get("snapshot") and p.get("current"):
+        # pve-container API2/LXC/Config.pm vm_config
+        conflict = "cannot use 'snapshot' parameter with 'current'"
+        raise param_error({"snapshot": conflict, "current": conflict})
     if p.get("snapshot"):
-        if p.get("current"):
-            raise param_error({"snapshot": "option conflicts with other option 'current'"})
         snap = conf["snapshots"].get(p["snapshot"])
         if snap is None:
             raise PVEError("snapshot '%s' does not exist" % p["snapshot"])
@@ -1112,7 +1119,7 @@ def destroy_vm(env, p):
                     continue
                 with contextlib.suppress(PVEError):
                     if storage.volume_exists(st, volid):
-                        storage.free_volume(st, volid)
+                        storage.free_volume(st, volid, log=worker.log)
             if p.get("destroy-unreferenced-disks"):
                 # also every volume of this vmid on any storage that the config does not reference
                 for sid, scfg in st.storage_config().items():
@@ -1120,7 +1127,7 @@ def destroy_vm(env, p):
                         continue
                     with contextlib.suppress(PVEError):
                         for v in storage.list_volumes(st, sid, vmid=vmid):
-                            storage.free_volume(st, v["volid"])
+                            storage.free_volume(st, v["volid"], log=worker.log)
             backend.destroy(vmid)
             if p.get("purge"):
                 worker.log("purging CT %d from related configurations.." % vmid)
@@ -1395,7 +1402,7 @@ def clone_vm(env, p):
                     worker.log("create linked clone of mount point %s (%s)" % (opt, volid))
                 target_sid = storage_id or volid.split(":", 1)[0]
                 size = storage.volume_size(st, volid) or 0
-                newvol = storage.alloc_disk(st, target_sid, newid, size // 1024)
+                newvol = storage.alloc_disk(st, target_sid, newid, size // 1024, log=worker.log)
                 newvols.append(newvol)
                 dst, _vtype = storage.volume_path(st, newvol)
                 storage.copy_volume_data(src_path, dst)
@@ -1417,7 +1424,7 @@ def clone_vm(env, p):
                 c.pop("lock", None)
                 write_config(env, newid, c)
         except BaseException as exc:
-            _discard_half_made_ct(st, newid, newvols)
+            _discard_half_made_ct(st, newid, newvols, worker.log)
             unlock_source()
             raise PVEError("clone failed: %s" % (getattr(exc, "message", None) or exc)) from None
         unlock_source()
@@ -1425,10 +1432,10 @@ def clone_vm(env, p):
     return fork_worker(env, "vzclone", vmid, realcmd)
 
 
-def _discard_half_made_ct(st, vmid, volids):
+def _discard_half_made_ct(st, vmid, volids, log):
     """What a failed create or clone leaves: free its new volumes and drop its config, as PVE does."""
     for volid in volids:
         with contextlib.suppress(Exception):
-            storage.free_volume(st, volid)
+            storage.free_volume(st, volid, log=log)
     with contextlib.suppress(OSError):
         st.ct_conf_path(vmid).unlink()

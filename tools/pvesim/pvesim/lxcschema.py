@@ -262,9 +262,10 @@ def _fmt_dns_name(s):
 
 
 def _fmt_tags(s):
+    """``pve-tag-list``: pve-common JSONSchema.pm ``pve_verify_tag`` on every item."""
     for t in [x for x in re.split(r"[;,\s]+", s) if x]:
         if not re.match(r"^[a-z0-9_][a-z0-9_\-+.]*$", t, re.I):
-            raise FormatError("value does not match the regex pattern")
+            raise FormatError("invalid characters in tag")
 
 
 def _fmt_address_list(s):
@@ -309,8 +310,8 @@ CONFDESC = {
     "swap": Param("integer", minimum=0, default=512),
     "hostname": Param("string", format=_fmt_dns_name, max_length=255),
     "description": Param("string", max_length=8192),
-    "searchdomain": Param("string", format=_fmt_dns_name_list),
-    "nameserver": Param("string", format=_fmt_address_list),
+    "searchdomain": Param("string", format=_fmt_dns_name_list, list_format=True),
+    "nameserver": Param("string", format=_fmt_address_list, list_format=True),
     "timezone": Param("string", format=_fmt_timezone),
     "rootfs": Param("string", format=_propfmt(ROOTFS_DESC)),
     "parent": Param("string", pattern=r"[a-z][a-z0-9_\-]+", max_length=40),
@@ -320,7 +321,7 @@ CONFDESC = {
     "unprivileged": _b(default=0),
     "features": Param("string", format=_propfmt(FEATURES_DESC)),
     "hookscript": Param("string", format=_fmt_volid_any),
-    "tags": Param("string", format=_fmt_tags),
+    "tags": Param("string", format=_fmt_tags, list_format=True),
     "debug": _b(default=0),
     "entrypoint": Param("string", default="/sbin/init"),
     "env": Param("string"),

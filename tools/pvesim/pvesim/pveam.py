@@ -21,7 +21,7 @@ import shutil
 import sys
 import time
 
-from . import handlers, schema
+from . import clitools, handlers, schema
 from .handlers import PVEError, api
 from .templates import APL_INDEX_NAME, APL_SOURCE_HOST, APL_SOURCE_URL, aplinfo_dir, file_hash, mirror_dir
 
@@ -295,36 +295,17 @@ def _env(stdout, stderr):
     return handlers.Env(State.locate(), user="root@pam", rpc="cli", stdout=stdout, stderr=stderr)
 
 
-def _check_root(stderr):
-    from .state import State
-
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        try:
-            allow = State.locate().settings.get("allow_non_root")
-        except Exception:
-            allow = False
-        if not allow:
-            stderr.write("please run as root\n")
-            return False
-    return True
-
-
 def _positional(cmd, argv, names, props, stderr):
-    from .pvesh import parse_positional
-
-    return parse_positional(argv, names, props, stderr, CMD_USAGE[cmd])
+    return clitools.get_options(props, argv, names, stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
-    from .pvesh import select_command
 
-    code, cmd, rest = select_command("pveam", argv, CMD_USAGE, USAGE, stdout, stderr)
+    code, cmd, rest = clitools.select_command("pveam", argv, CMD_USAGE, USAGE, stdout, stderr, clitools.require_root)
     if code is not None:
         return code
-    if not _check_root(stderr):
-        return 255
     try:
         env = _env(stdout, stderr)
         state = env.state

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from . import handlers, schema
+from . import clitools, handlers, schema
 from .handlers import PVEError
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]
@@ -76,24 +76,18 @@ def format_status(rows):
 
 
 def _positional(cmd, argv, stderr):
-    from .pvesh import parse_positional
-
-    return parse_positional(argv, CMD_ARGS[cmd], CMD_PROPS[cmd], stderr, CMD_USAGE[cmd])
+    return clitools.get_options(CMD_PROPS[cmd], argv, CMD_ARGS[cmd], stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):
-    from .pveam import _check_root, _env
+    from .pveam import _env
     from .state import StateError
 
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
-    from .pvesh import select_command
-
-    code, cmd, rest = select_command("pvesm", argv, CMD_USAGE, USAGE, stdout, stderr)
+    code, cmd, rest = clitools.select_command("pvesm", argv, CMD_USAGE, USAGE, stdout, stderr, clitools.require_root)
     if code is not None:
         return code
-    if not _check_root(stderr):
-        return 255
     try:
         env = _env(stdout, stderr)
         node = env.state.node

@@ -133,8 +133,13 @@ def _existing_names(state, storeid, vmid):
     return names
 
 
-def alloc_disk(state, storeid, vmid, size_kib):
-    """Allocate a new CT volume of ``size_kib`` KiB; returns the volid."""
+LVM_TYPES = ("lvm", "lvmthin")
+
+
+def alloc_disk(state, storeid, vmid, size_kib, log=None):
+    """Allocate a new CT volume of ``size_kib`` KiB; returns the volid.  ``log(line)`` gets what
+    the storage tool prints: on LVM/LVM-thin ``lvcreate``'s line (pve-storage LVMPlugin.pm /
+    LvmThinPlugin.pm ``alloc_image`` run it without an output handler, so it reaches STDOUT)."""
     scfg = storage_check_enabled(state, storeid)
     stype = scfg["type"]
     used = {re.sub(r"\.\w+$", "", n).split("-", 1)[1] for n in _existing_names(state, storeid, vmid)}
@@ -154,6 +159,8 @@ def alloc_disk(state, storeid, vmid, size_kib):
     path, _vtype = volume_path(state, volid)
     path.mkdir(parents=True, exist_ok=False)
     set_volume_size(path, size_kib * 1024)
+    if log is not None and stype in LVM_TYPES:
+        log('  Logical volume "%s" created.' % volname)
     return volid
 
 
@@ -274,11 +281,19 @@ def _force_rmtree(path):
     shutil.rmtree(str(path), onerror=onerror)
 
 
-def free_volume(state, volid):
+def free_volume(state, volid, log=None):
+    """Remove a volume with its snapshots.  ``log(line)`` gets ``lvremove``'s lines on LVM-thin
+    (LvmThinPlugin.pm ``free_image``: the snapshots first, then the volume)."""
     path, _vtype = volume_path(state, volid)
+    storeid, volname = parse_volume_id(volid)
+    thin = (state.storage_config().get(storeid) or {}).get("type") == "lvmthin"
+    if log is not None and thin and path.parent.is_dir():
+        for snap in sorted(path.parent.glob(path.name + SNAP_INFIX + "*")):
+            log('  Logical volume "snap_%s_%s" successfully removed.' % (volname, snap.name.split(SNAP_INFIX, 1)[1]))
+    existed = path.exists() or path.is_symlink()
     if path.is_dir() and not path.is_symlink():
         _force_rmtree(path)
-    elif path.exists() or path.is_symlink():
+    elif existed:
         path.unlink()
     sp = str(path) + SIZE_SUFFIX
     if os.path.exists(sp):
@@ -286,6 +301,8 @@ def free_volume(state, volid):
     if path.parent.is_dir():
         for snap in path.parent.glob(path.name + SNAP_INFIX + "*"):
             _force_rmtree(snap)
+    if log is not None and thin and existed:
+        log('  Logical volume "%s" successfully removed.' % volname)
     parent = path.parent
     if parent.name.isdigit() and parent.parent.name == "images":
         try:

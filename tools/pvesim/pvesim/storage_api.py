@@ -154,6 +154,6 @@ def content_delete(env, p):
     def worker(w):
         if not path.exists():
             raise PVEError("volume '%s' does not exist" % volid)
-        storage.free_volume(env.state, volid)
+        storage.free_volume(env.state, volid, log=w.log)
 
     return fork_worker(env, "imgdel", None, worker)

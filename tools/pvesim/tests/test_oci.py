@@ -69,7 +69,8 @@ def oci_template(state, template_file, tmp_path):
 def test_oci_create_state_mode(state, oci_template):
     r = run_pct(state, "create", 9070, oci_template, "--rootfs", "local-lvm:1", "--net0", "name=eth0,bridge=vmbr0,ip=dhcp")
     assert r.rc == 0, r
-    assert r.out == ("Detected OCI archive\n"
+    assert r.out == ('  Logical volume "vm-9070-disk-0" created.\n'
+                     "Detected OCI archive\n"
                      "creating base directory for volume at /data\n"
                      "Auto-Enabling host-managed network for network device net0.\n"
                      "Detected container architecture: amd64\n")

@@ -146,7 +146,8 @@ def test_get_json_and_set(state):
 def test_create_prints_task_output_then_upid(state):
     out = _create(9161)
     lines = out.splitlines()
-    assert lines[0] == "extracting archive '/var/lib/vz/template/cache/debian-12-busybox_1.0-1_amd64.tar.gz'"
+    assert lines[:2] == ['  Logical volume "vm-9161-disk-0" created.',
+                         "extracting archive '/var/lib/vz/template/cache/debian-12-busybox_1.0-1_amd64.tar.gz'"]
     assert lines[-1].startswith("UPID:pve:") and lines[-1].endswith(":vzcreate:9161:root@pam:")
 
 
