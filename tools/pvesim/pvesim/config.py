@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``<vmid>.conf`` parser and writer (PVE::LXC::Config parse_pct_config / write_pct_config).
 
 A parsed config is a dict as PVE's: scalar keys -> string values, ``description`` (decoded,

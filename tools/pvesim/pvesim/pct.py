@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pct`` (PVE::CLI::pct): API-backed subcommands run the shared handlers in-process as
 root@pam in a ``cli`` environment; local ones (status, exec, enter, push, pull, unlock,
 mount, unmount) are implemented here.  Contract §0.1, §0.2, §1, §2, §3.

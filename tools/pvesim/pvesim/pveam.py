@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pveam`` and the ``/nodes/{node}/aplinfo`` endpoints over a *local* template catalogue.
 
 Follows pve-manager ``PVE/CLI/pveam.pm``, ``PVE/APLInfo.pm``, ``PVE/API2/Nodes.pm``

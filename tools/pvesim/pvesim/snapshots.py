@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Snapshots: the PVE::AbstractConfig state machine (prepare/commit, delete, rollback) on the
 config file, plus the REST handlers and their tasks (contract §5, §10).
 

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Simulated storages (PVE::Storage subset): volume ids, allocation, templates, content.
 
 Every storage is backed by a directory (``State.storage_base_path``).  A container volume is

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Storage upload and volume handlers (pve-manager ``PVE/API2/Storage/Status.pm`` ``upload``,
 ``PVE/API2/Storage/Content.pm`` ``info``/``delete``).
 

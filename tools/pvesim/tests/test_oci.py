@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OCI image archives as templates (contract §8): detection, config derivation, and in lxc mode a
 running application container.  The archive is built here from the busybox template as a
 single-layer OCI image (no registry access needed)."""
