@@ -16,7 +16,33 @@ FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class FormatError(ValueError):
-    """Raised by format checkers; the text becomes ``invalid format - <text>``."""
+    """Raised by format checkers; the text becomes ``invalid format - <text>\\n`` (a format
+    ``die``s with a newline, which PVE::Exception keeps: a blank line follows on the CLI)."""
+
+
+class PropertyFormatError(FormatError):
+    """``parse_property_string``'s ``raise "format error\\n", errors => {...}``: the errors of the
+    keys of one property string, collected by ``check_object``."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__(self.render(None))
+
+    def render(self, path: str | None) -> str:
+        """PVE::Exception's text, the keys under ``path`` (``net0.ip``) as check_object names them."""
+        return "format error\n" + "".join("%s: %s\n" % ("%s.%s" % (path, k) if path else k, self.errors[k])
+                                          for k in sorted(self.errors))
+
+
+class ParamFormatError(ValueError):
+    """A property string parameter failed: its message depends on the parameter's name."""
+
+    def __init__(self, error: PropertyFormatError):
+        super().__init__(error.render(None))
+        self.error = error
+
+    def message_for(self, name: str) -> str:
+        return "invalid format - " + self.error.render(name)
 
 
 class Param:
@@ -110,8 +136,10 @@ def check_value(p, value, cli=False):
     if p.format is not None:
         try:
             formatted = p.format(text)
+        except PropertyFormatError as exc:
+            raise ParamFormatError(exc) from None
         except FormatError as exc:
-            raise ValueError("invalid format - %s" % exc) from None
+            raise ValueError("invalid format - %s\n" % exc) from None
         if formatted is not None and isinstance(v, str):
             res = formatted
     if p.pattern is not None and not re.match("^(?:%s)$" % p.pattern, text):
@@ -163,6 +191,8 @@ def validate(schema, params, cli=False, allow_extra=False):
                 continue
         try:
             out[k] = check_value(p, v, cli=cli)
+        except ParamFormatError as exc:
+            errors[k] = exc.message_for(k)
         except ValueError as exc:
             errors[k] = str(exc)
     for k, p in schema.items():

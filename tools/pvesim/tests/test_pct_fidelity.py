@@ -14,7 +14,8 @@ from pvesim import pct
 
 
 def verification_failed(usage, *errors):
-    """PVE::Exception for ``raise_param_exc``: the message, one line per parameter, the usage."""
+    """PVE::Exception for ``raise_param_exc``: the message, one line per parameter, the usage.
+    A message that ends in a newline (every format ``die``s with one) leaves a blank line."""
     return "".join(["400 Parameter verification failed.\n"] + ["%s\n" % e for e in errors] + [usage + "\n"])
 
 # ------------------------------------------------------------------ the option parser
@@ -77,7 +78,7 @@ def test_options_abbreviate_to_uniqueness(pctx, template):
 def test_vmid_format_is_checked_first(pctx, vmid):
     r = pctx("config", vmid)
     assert (r.rc, r.out, r.err) == (255, "", verification_failed(
-        "pct config <vmid> [OPTIONS]", "vmid: invalid format - value does not look like a valid VM ID"))
+        "pct config <vmid> [OPTIONS]", "vmid: invalid format - value does not look like a valid VM ID\n"))
 
 
 def test_negative_vmid_is_an_unknown_option(pctx):
@@ -92,7 +93,7 @@ def test_invalid_tag(pctx, template):
     create(pctx, template, 9001)
     r = pctx("set", 9001, "--tags", "ok;b@d")
     assert (r.rc, r.out, r.err) == (255, "", verification_failed(
-        "pct set <vmid> [OPTIONS]", "tags: invalid format - invalid characters in tag"))
+        "pct set <vmid> [OPTIONS]", "tags: invalid format - invalid characters in tag\n"))
 
 
 # ------------------------------------------------------------------ usage lines
@@ -230,4 +231,36 @@ def test_config_bad_snapshot_name(pctx, template):
     create(pctx, template, 9001)
     r = pctx("config", 9001, "--snapshot", "1x")
     assert (r.rc, r.out, r.err) == (255, "", verification_failed(
-        "pct config <vmid> [OPTIONS]", "snapshot: invalid format - invalid configuration ID '1x'"))
+        "pct config <vmid> [OPTIONS]", "snapshot: invalid format - invalid configuration ID '1x'\n"))
+
+
+# ------------------------------------------------------------------ errors inside property strings
+# pve-common JSONSchema.pm parse_property_string: list errors die at once; value errors are
+# collected by check_object under "<param>.<key>" and raised as `format error`; check_prop adds
+# "invalid format - " + PVE::Exception's text; every format dies with "\n", so blank lines follow
+
+@pytest.mark.parametrize("option, value, errors", [
+    ("--net0", "name=eth0,ip=bogus",
+     ["net0: invalid format - format error\n"
+      "net0.ip: invalid format - value does not look like a valid IPv4 network configuration\n\n"]),
+    ("--net0", "bridge=vmbr0", ["net0: invalid format - format error\nnet0.name: property is missing and it is not optional\n"]),
+    ("--net0", "name=eth0,foo=1", ["net0: invalid format - invalid key in comma-separated list property: foo\n"]),
+    ("--features", "nesting=maybe", ["features: invalid format - format error\n"
+                                     "features.nesting: type check ('boolean') failed - got 'maybe'\n"]),
+    ("--rootfs", "local-lvm:vm-9001-disk-0,size=zz",
+     ["rootfs: invalid format - format error\n"
+      "rootfs.size: invalid format - value does not look like a valid disk size: zz\n\n"]),
+    ("--dev0", "/dev/null,mode=999x", ["dev0: invalid format - format error\ndev0.mode: value does not match the regex pattern\n"]),
+    # pve-startup-order is a plain format (pve_verify_startup_order), not a property string
+    ("--startup", "bogus", ["startup: invalid format - unable to parse startup options\n"]),
+])
+def test_property_string_errors(pctx, template, option, value, errors):
+    create(pctx, template, 9001)
+    r = pctx("set", 9001, option, value)
+    assert (r.rc, r.out, r.err) == (255, "", verification_failed("pct set <vmid> [OPTIONS]", *errors))
+
+
+def test_startup_order_values_pass(pctx, template):
+    create(pctx, template, 9001)
+    assert pctx("set", 9001, "--startup", "order=1,up=2,down=3").rc == 0
+    assert "startup: order=1,up=2,down=3\n" in pctx("config", 9001).out
