@@ -194,7 +194,8 @@ class AuthStore:
 
     def load(self):
         """Parse user.cfg into {'users', 'groups', 'roles', 'acl'} (acl = list of entries)."""
-        cfg = {"users": {}, "groups": {}, "roles": {k: set(v) for k, v in BUILTIN_ROLES.items()}, "acl": []}
+        cfg = {"users": {}, "groups": {}, "roles": {k: set(v) for k, v in BUILTIN_ROLES.items()}, "acl": [],
+               "pools": {}}
         # root@pam always exists and is enabled (userconfig_force_defaults)
         cfg["users"]["root@pam"] = {"enable": 1, "expire": 0, "tokens": {}, "groups": set()}
         pending_acl = []
@@ -215,6 +216,10 @@ class AuthStore:
             elif kind == "group":
                 cfg["groups"][data[0]] = {"users": set(u for u in re.split(r"[,;\s]+", data[1]) if u),
                                           "comment": _decode_text(data[2])}
+            elif kind == "pool":
+                cfg["pools"][data[0]] = {"comment": _decode_text(data[1]),
+                                         "vms": [v for v in re.split(r"[,;\s]+", data[2]) if v],
+                                         "storage": [v for v in re.split(r"[,;\s]+", data[3]) if v]}
             elif kind == "role":
                 cfg["roles"][data[0]] = set(p for p in re.split(r"[,;\s]+", data[1]) if p in VALID_PRIVS)
             elif kind == "token":
@@ -255,6 +260,10 @@ class AuthStore:
         for gid in sorted(cfg["groups"]):
             g = cfg["groups"][gid]
             lines.append("group:%s:%s:%s:" % (gid, ",".join(sorted(g["users"])), _encode_text(g.get("comment"))))
+        for poolid in sorted(cfg.get("pools", {})):
+            pool = cfg["pools"][poolid]
+            lines.append("pool:%s:%s:%s:%s:" % (poolid, _encode_text(pool.get("comment")), ",".join(pool["vms"]),
+                                                ",".join(pool["storage"])))
         for role in sorted(cfg["roles"]):
             if role in BUILTIN_ROLES:
                 continue
@@ -312,6 +321,26 @@ class AuthStore:
         entries.append("%s %s" % (full, value))
         self._write(self.token_cfg, "\n".join(entries) + "\n", mode=0o600)
         return {"full-tokenid": full, "value": value, "info": {"privsep": 1 if privsep else 0, "expire": expire}}
+
+    def add_pool(self, poolid: str, comment: str = "") -> None:
+        cfg = self.load()
+        cfg["pools"].setdefault(poolid, {"comment": comment, "vms": [], "storage": []})
+        self.save(cfg)
+
+    def check_pool_exist(self, poolid: str) -> None:
+        """``RPCEnvironment::check_pool_exist``: a 403 for a pool user.cfg does not define."""
+        from .handlers import perm_error
+
+        if poolid not in self.load()["pools"]:
+            raise perm_error("pool '%s' does not exist" % poolid)
+
+    def add_vm_to_pool(self, vmid: int, poolid: str) -> None:
+        """``PVE::AccessControl::add_vm_to_pool``."""
+        cfg = self.load()
+        pool = cfg["pools"].get(poolid)
+        if pool is not None and str(vmid) not in pool["vms"]:
+            pool["vms"].append(str(vmid))
+            self.save(cfg)
 
     def add_acl(self, path, ugid, role, propagate=True):
         cfg = self.load()

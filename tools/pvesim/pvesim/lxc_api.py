@@ -28,6 +28,7 @@ from .lxcschema import (
     split_list,
     unique_tags,
 )
+from .auth import AuthStore
 from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid, fmt_configid_list
 from .state import LockTimeout, lock_file, perl_sorted
 from .tasks import fork_worker
@@ -432,6 +433,17 @@ def apply_pending(env, vmid, conf, selection):
     return errors
 
 
+def _check_hookscript(state, volid: str) -> None:
+    """pve-guest-common GuestHelpers.pm ``check_hookscript``."""
+    path, vtype = storage.volume_path(state, volid)
+    if vtype != "snippets":
+        raise PVEError("'%s' is not in the snippets directory" % volid)
+    if not path.is_file():
+        raise PVEError("script '%s' does not exist" % volid)
+    if not os.access(str(path), os.X_OK):
+        raise PVEError("script '%s' is not executable" % volid)
+
+
 def update_pct_config(env, vmid, conf, running, param, delete, revert):
     conf.setdefault("pending", {})
     for opt in revert:
@@ -467,6 +479,8 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
                     raise PVEError("storage '%s' does not allow content type 'rootdir' (Container)" % sid)
         elif opt == "nameserver" or opt == "searchdomain":
             value = " ".join(split_list(value))
+        elif opt == "hookscript":
+            _check_hookscript(env.state, value)
         elif opt == "unprivileged":
             raise PVEError("unable to modify read-only option: '%s'" % opt)
         elif opt == "tags":
@@ -584,8 +598,6 @@ def create_vm(env, p):
     start_after = p.get("start")
     unprivileged = p.get("unprivileged")
     restore = p.get("restore")
-    if restore:
-        raise PVEError("pvesim: restore from backup archives is not simulated")
     if p.get("cpuunits") is not None:
         p["cpuunits"] = clamp_cpu_shares(env, p["cpuunits"])
     if unprivileged is None:
@@ -601,8 +613,11 @@ def create_vm(env, p):
         for line in ssh_keys.splitlines():
             if line.strip() and not line.strip().startswith("#") and not re.match(r"^\s*(\S+\s+)?(ssh-|ecdsa-|sk-)\S+\s+\S+", line):
                 raise PVEError("unable to parse ssh public keys")
+    pool = p.get("pool")
+    if pool is not None:
+        AuthStore(st.pve_path("")).check_pool_exist(pool)
     if not env.check_perm("/vms/%d" % vmid, ["VM.Allocate"], noerr=True) and \
-            not (p.get("pool") and env.check_perm("/pool/%s" % p["pool"], ["VM.Allocate"], noerr=True)):
+            not (pool and env.check_perm("/pool/%s" % pool, ["VM.Allocate"], noerr=True)):
         raise perm_error()
     ostemplate = p["ostemplate"]
     stor = p.get("storage") or "local"
@@ -613,7 +628,9 @@ def create_vm(env, p):
     # template volume access
     if ostemplate == "-":
         raise PVEError("pipe requires cli environment" if env.rpc != "cli" else "pipe can only be used with restore tasks")
-    archive_path, archive_display = _resolve_template(env, ostemplate)
+    archive_path, archive_display = _resolve_template(env, ostemplate, "backup" if restore else "vztmpl")
+    if restore:
+        raise PVEError("pvesim: restore from backup archives is not simulated")
 
     used_storages = set()
 
@@ -740,6 +757,8 @@ def create_vm(env, p):
                 conf["swap"] = "512"
             # the create lock only lived in the file: a `lock` the caller gave is kept
             write_config(env, vmid, conf)
+            if pool:
+                AuthStore(st.pve_path("")).add_vm_to_pool(vmid, pool)
         except BaseException as exc:
             _discard_half_made_ct(st, vmid, vollist, worker.log)
             with contextlib.suppress(Exception):
@@ -808,20 +827,21 @@ def _arch_from_name(name):
     return m.group(1) if m else "amd64"
 
 
-def _resolve_template(env, ostemplate):
+def _resolve_template(env, ostemplate, content_type):
     st = env.state
     if ostemplate.startswith("/"):
         if not env.is_root_pam:
             raise PVEError("Only root can pass arbitrary filesystem paths.")
         # a missing file fails inside the create task (restore_archive -> abs_filesystem_path)
         return st.host_path(ostemplate), ostemplate
-    sid, volname = storage.parse_volume_id(ostemplate)
+    # pve-storage Storage.pm check_volume_access
+    sid, _volname = storage.parse_volume_id(ostemplate)
     scfg = storage.storage_check_enabled(st, sid)
-    if not volname.startswith("vztmpl/"):
-        raise PVEError("unable to use volume %s - content type needs to be 'vztmpl'" % ostemplate)
+    path, vtype = storage.volume_path(st, ostemplate)
+    if vtype != content_type:
+        raise PVEError("unable to use volume %s - content type needs to be '%s'" % (ostemplate, content_type))
     if not env.is_root_pam:
         env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
-    path, _vtype = storage.volume_path(st, ostemplate)
     display = "/var/lib/vz/template/cache/%s" % path.name
     if scfg.get("path"):
         display = "%s/template/cache/%s" % (scfg["path"].rstrip("/"), path.name)
@@ -1307,6 +1327,8 @@ def clone_vm(env, p):
     st = env.state
     vmid, newid = p["vmid"], p["newid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Clone"])
+    if p.get("pool") is not None:
+        AuthStore(st.pve_path("")).check_pool_exist(p["pool"])
     env.check_perm("/vms/%d" % newid, ["VM.Allocate"])
     target = p.get("target")
     if target and target not in (st.node, "localhost"):

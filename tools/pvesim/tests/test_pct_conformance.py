@@ -598,6 +598,11 @@ def test_root_pam_only_keys_refused_for_root_token(pctx, template, state, key, v
     with pytest.raises(PVEError) as ei:
         _api(state, "PUT", "/nodes/pve/lxc/9001/config", {key: value}, user="root@pam!ci")
     assert (ei.value.status, ei.value.message) == (403, msg)
+    if key == "hookscript":  # GuestHelpers check_hookscript: an executable snippet
+        script = state.storage_base_path("local") / "snippets" / "x.sh"
+        script.parent.mkdir(parents=True, exist_ok=True)
+        script.write_text("#!/bin/sh\n")
+        script.chmod(0o755)
     # the real root@pam login may
     _api(state, "PUT", "/nodes/pve/lxc/9001/config", {key: value}, user="root@pam")
 

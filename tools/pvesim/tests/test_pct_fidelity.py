@@ -264,3 +264,40 @@ def test_startup_order_values_pass(pctx, template):
     create(pctx, template, 9001)
     assert pctx("set", 9001, "--startup", "order=1,up=2,down=3").rc == 0
     assert "startup: order=1,up=2,down=3\n" in pctx("config", 9001).out
+
+
+# ------------------------------------------------------------------ hookscript, pool, restore
+
+def test_hookscript_must_be_an_executable_snippet(pctx, template, state):
+    # pve-guest-common GuestHelpers.pm check_hookscript (LXC/Config.pm update_pct_config)
+    create(pctx, template, 9001)
+    r = pctx("set", 9001, "--hookscript", "local:snippets/hook.sh")
+    assert (r.rc, r.out, r.err) == (255, "", "script 'local:snippets/hook.sh' does not exist\n")
+    script = state.storage_base_path("local") / "snippets" / "hook.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    r = pctx("set", 9001, "--hookscript", "local:snippets/hook.sh")
+    assert (r.rc, r.out, r.err) == (255, "", "script 'local:snippets/hook.sh' is not executable\n")
+    r = pctx("set", 9001, "--hookscript", "local:vztmpl/x.tar.gz")
+    assert (r.rc, r.out, r.err) == (255, "", "'local:vztmpl/x.tar.gz' is not in the snippets directory\n")
+    script.chmod(0o755)
+    assert pctx("set", 9001, "--hookscript", "local:snippets/hook.sh").rc == 0
+
+
+def test_create_in_a_missing_pool(pctx, template, state):
+    # pve-container API2/LXC.pm create_vm: $rpcenv->check_pool_exist($pool) (raise_perm_exc)
+    r = pctx("create", 9001, template, "--rootfs", "local-lvm:1", "--pool", "nope")
+    assert (r.rc, r.out, r.err) == (255, "", "403 Permission check failed (pool 'nope' does not exist)\n")
+    from pvesim.auth import AuthStore
+
+    auth = AuthStore(state.pve_path("")).ensure()
+    auth.add_pool("web")
+    create(pctx, template, 9001, "--pool", "web")
+    assert auth.load()["pools"]["web"]["vms"] == ["9001"]  # AccessControl add_vm_to_pool
+
+
+def test_restore_wants_a_backup_volume(pctx, template):
+    # pve-storage Storage.pm check_volume_access with content type 'backup' (create_vm, restore)
+    r = pctx("create", 9001, template, "--rootfs", "local-lvm:1", "--restore", "1")
+    assert (r.rc, r.out, r.err) == (255, "", "unable to use volume %s - content type needs to be 'backup'\n" % template)
