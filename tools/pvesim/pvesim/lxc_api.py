@@ -12,6 +12,7 @@ import re
 
 from . import config as cfgmod
 from . import faults, oci, storage
+from .auth import AuthStore
 from .backend import get_backend
 from .handlers import PVEError, api, param_error, perm_error
 from .lxcschema import (
@@ -28,7 +29,6 @@ from .lxcschema import (
     split_list,
     unique_tags,
 )
-from .auth import AuthStore
 from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid, fmt_configid_list
 from .state import LockTimeout, lock_file, perl_sorted
 from .tasks import fork_worker
