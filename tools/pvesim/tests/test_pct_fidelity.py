@@ -301,3 +301,41 @@ def test_restore_wants_a_backup_volume(pctx, template):
     # pve-storage Storage.pm check_volume_access with content type 'backup' (create_vm, restore)
     r = pctx("create", 9001, template, "--rootfs", "local-lvm:1", "--restore", "1")
     assert (r.rc, r.out, r.err) == (255, "", "unable to use volume %s - content type needs to be 'backup'\n" % template)
+
+
+# ------------------------------------------------------------------ SSH host keys at create
+# pve-container LXC/Setup.pm rewrite_ssh_host_keys: only when the rootfs has /etc/ssh; one key
+# per type of Setup/Base.pm ssh_host_key_types_to_generate, `ssh-keygen -E sha256 -C root@<host>`
+
+@pytest.fixture
+def template_with_etc_ssh(state, template_file):
+    import tarfile
+
+    name = "debian-12-sshd_1.0-1_amd64.tar.gz"
+    dest = state.template_cache_dir("local") / name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(template_file) as src, tarfile.open(str(dest), "w:gz") as out:
+        for member in src.getmembers():
+            out.addfile(member, src.extractfile(member) if member.isfile() else None)
+        ssh = tarfile.TarInfo("./etc/ssh")
+        ssh.type = tarfile.DIRTYPE
+        ssh.mode = 0o755
+        out.addfile(ssh)
+    return "local:vztmpl/" + name
+
+
+def test_ssh_host_keys_when_the_template_has_etc_ssh(pctx, template_with_etc_ssh):
+    import re
+
+    r = pctx("create", 9001, template_with_etc_ssh, "--rootfs", "local-lvm:1", "--hostname", "web.example.com")
+    assert (r.rc, r.err) == (0, ""), r
+    keys = re.findall(r"Creating SSH host key '(ssh_host_\w+_key)' - this may take some time \.\.\.\n"
+                      r"done: SHA256:[0-9A-Za-z+/]{43} root@web\n", r.out)
+    assert keys == ["ssh_host_rsa_key", "ssh_host_ecdsa_key", "ssh_host_ed25519_key"]
+    assert r.out.endswith("Detected container architecture: amd64\n" + "".join(
+        re.findall(r"Creating SSH host key [^\n]*\ndone: [^\n]*\n", r.out)))
+
+
+def test_no_ssh_host_keys_without_etc_ssh(pctx, template):
+    r = create(pctx, template, 9001)
+    assert "SSH host key" not in r.out
