@@ -52,7 +52,14 @@ def load_config(env, vmid):
     raw = env.state.read_pve_file(rel)
     if raw is None:
         raise PVEError("Configuration file '%s' does not exist" % rel)
-    return cfgmod.parse_config(raw, vmid=vmid, warn=lambda m: None)
+    # parse_pct_config warns on STDERR (a CLI shows it; pveproxy only logs it)
+    return cfgmod.parse_config(raw, vmid=vmid, warn=_config_warning(env))
+
+
+def _config_warning(env):
+    if env.rpc != "cli":
+        return lambda message: None
+    return lambda message: env.stderr.write(message + "\n")
 
 
 def write_config(env, vmid, conf):

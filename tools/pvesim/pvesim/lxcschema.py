@@ -391,7 +391,8 @@ def check_type(key, value):
         try:
             p.format(value)
         except FormatError as exc:
-            raise ValueError(str(exc)) from None
+            text = str(exc)  # PVE::Exception text ends in the newline warn() would add
+            raise ValueError(text[:-1] if text.endswith("\n") else text) from None
     return value
 
 

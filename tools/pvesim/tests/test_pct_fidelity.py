@@ -339,3 +339,36 @@ def test_ssh_host_keys_when_the_template_has_etc_ssh(pctx, template_with_etc_ssh
 def test_no_ssh_host_keys_without_etc_ssh(pctx, template):
     r = create(pctx, template, 9001)
     assert "SSH host key" not in r.out
+
+
+# ------------------------------------------------------------------ config file parsing
+# pve-container LXC/Config.pm parse_pct_config and is_valid_lxc_conf_key, pve-guest-common
+# AbstractConfig.pm check_type: warnings on STDERR; bad values kept, unparsable lines dropped
+
+def test_config_file_warnings_and_what_is_kept(pctx, template, state):
+    create(pctx, template, 9001)
+    path = state.ct_conf_path(9001)
+    path.write_text(path.read_text() + "".join((
+        "memory: lots\n",
+        "foo: bar\n",
+        "cores:\n",
+        "delete: swap\n",
+        "lxc.rootfs.path: /srv/elsewhere\n",
+        "lxc.foo.bar: 1\n",
+        "lxc.utsname: old\n",
+        "lxc.cgroup.cpu.shares: 512\n",
+        "lxc.cgroup2.cpu.weight: 100\n",
+    )))
+    r = pctx("config", 9001)
+    assert r.rc == 0
+    assert r.err == ("vm 9001 - unable to parse value of 'memory' - type check ('integer') failed - got 'lots'\n"
+                     "vm 9001 - unable to parse value of 'foo' - unknown setting 'foo'\n"
+                     "vm 9001 - unable to parse config: cores:\n"
+                     "vm 9001 - property 'delete' is only allowed in [pve:pending]\n"
+                     "vm 9001 - lxc.rootfs.path: lxc.rootfs.path is auto generated from rootfs\n"
+                     "vm 9001 - unable to parse config: lxc.foo.bar: 1\n"
+                     "vm 9001 - lxc.utsname is deprecated and was renamed to lxc.uts.name\n"
+                     "vm 9001 - lxc.cgroup.cpu.shares is deprecated, this will be a hard error in the future!\n")
+    assert "memory: lots\n" in r.out and "foo: bar\n" in r.out
+    assert "cores" not in r.out and "delete" not in r.out and "rootfs.path" not in r.out and "lxc.foo" not in r.out
+    assert r.out.endswith("lxc.utsname: old\nlxc.cgroup.cpu.shares: 512\nlxc.cgroup2.cpu.weight: 100\n")
