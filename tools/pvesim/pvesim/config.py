@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .guest import GuestConfigs, GuestType, register_guest_type
 from .lxcschema import check_type, is_volume_key, parse_volume
 from .state import perl_sorted
 
@@ -226,70 +227,11 @@ def write_config(conf):
     return raw
 
 
-# ---- pending delete helpers (PVE::AbstractConfig) -------------------------------------------
-
-def parse_pending_delete(value):
-    """``delete: a,!b`` -> {key: {"force": bool}} in file order."""
-    out = {}
-    for item in [x for x in re.split(r"[,;\s]+", value or "") if x]:
-        force = item.startswith("!")
-        key = item[1:] if force else item
-        out[key] = {"force": force}
-    return out
+# The LXC guest type of the guest layer (pve-container PVE::LXC::Config).
+LXC = register_guest_type(GuestType(name="lxc", conf_dir="lxc", label="CT", lock_dir="/run/lock/lxc",
+                                    lock_name="pve-config-{vmid}.lock", parse=parse_config, render=write_config))
 
 
-def print_pending_delete(d):
-    return ",".join(("!" if v["force"] else "") + k for k, v in d.items())
-
-
-def add_to_pending_delete(conf, key, force=False):
-    pend = conf.setdefault("pending", {})
-    d = parse_pending_delete(pend.get("delete"))
-    d[key] = {"force": force}
-    pend["delete"] = print_pending_delete(d)
-
-
-def remove_from_pending_delete(conf, key):
-    pend = conf.setdefault("pending", {})
-    d = parse_pending_delete(pend.get("delete"))
-    d.pop(key, None)
-    if d:
-        pend["delete"] = print_pending_delete(d)
-    else:
-        pend.pop("delete", None)
-
-
-def cleanup_pending(conf):
-    """Drop pending values equal to the current ones and deletions of unset keys."""
-    changes = False
-    pend = conf.setdefault("pending", {})
-    for k in list(pend):
-        if k == "delete":
-            continue
-        if k in conf and str(conf[k]) == str(pend[k]):
-            del pend[k]
-            changes = True
-    d = parse_pending_delete(pend.get("delete"))
-    for k in list(d):
-        if k not in conf:
-            del d[k]
-            changes = True
-    if d:
-        pend["delete"] = print_pending_delete(d)
-    else:
-        pend.pop("delete", None)
-    return changes
-
-
-def load_current_config(conf, current=False):
-    """GuestHelpers/AbstractConfig load_current_config: merge pending unless ``current``."""
-    res = {k: v for k, v in conf.items() if k not in ("snapshots", "pending")}
-    if not current:
-        pend = conf.get("pending", {})
-        for k, v in pend.items():
-            if k == "delete":
-                continue
-            res[k] = v
-        for k in parse_pending_delete(pend.get("delete")):
-            res.pop(k, None)
-    return res
+def lxc_configs(state, node=None) -> GuestConfigs:
+    """The CT config store of ``state``'s node (or ``node``)."""
+    return GuestConfigs(state, LXC, node)

@@ -169,7 +169,9 @@ def hold_lock(state, vmid, seconds):
 
     Returns the holder's pid once the lock is held.
     """
-    path = state.lock_file(vmid)
+    from .config import lxc_configs
+
+    path = lxc_configs(state).lock_host_path(vmid)
     path.parent.mkdir(parents=True, exist_ok=True)
     rfd, wfd = os.pipe()
     child = os.fork()

@@ -6,12 +6,11 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 
 from . import config as cfgmod
-from . import faults, oci, storage
+from . import faults, oci, pending, storage
 from .auth import AuthStore
 from .backend import get_backend
 from .handlers import PVEError, api, param_error, perm_error
@@ -30,7 +29,7 @@ from .lxcschema import (
     unique_tags,
 )
 from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid, fmt_configid_list
-from .state import LockTimeout, lock_file, perl_sorted
+from .state import perl_sorted
 from .tasks import fork_worker
 
 # --------------------------------------------------------------------------------------------
@@ -43,17 +42,13 @@ def check_node(env, node):
         raise PVEError("no such cluster node '%s'" % node)
 
 
-def conf_rel(env, vmid):
-    return env.state.ct_conf_rel(vmid)
+def _configs(env):
+    return cfgmod.lxc_configs(env.state)
 
 
 def load_config(env, vmid):
-    rel = conf_rel(env, vmid)
-    raw = env.state.read_pve_file(rel)
-    if raw is None:
-        raise PVEError("Configuration file '%s' does not exist" % rel)
     # parse_pct_config warns on STDERR (a CLI shows it; pveproxy only logs it)
-    return cfgmod.parse_config(raw, vmid=vmid, warn=_config_warning(env))
+    return _configs(env).load(vmid, warn=_config_warning(env))
 
 
 def _config_warning(env):
@@ -63,27 +58,19 @@ def _config_warning(env):
 
 
 def write_config(env, vmid, conf):
-    env.state.write_pve_file(conf_rel(env, vmid), cfgmod.write_config(conf))
+    _configs(env).write(vmid, conf)
 
 
 def config_exists(env, vmid):
-    return env.state.ct_conf_path(vmid).exists()
+    return _configs(env).exists(vmid)
 
 
-@contextlib.contextmanager
 def lock_config(env, vmid, timeout=10):
     """PVE::AbstractConfig::lock_config: flock pve-config-<vmid>.lock, 10 s (5 s at create)."""
-    stderr = env.stderr if env.rpc == "cli" else io.StringIO()
-    try:
-        with lock_file(env.state.lock_file(vmid), timeout, env.state.lock_file_pve(vmid), stderr=stderr):
-            yield
-    except LockTimeout as exc:
-        raise PVEError(str(exc)) from None
+    return _configs(env).lock(vmid, timeout, stderr=env.stderr if env.rpc == "cli" else None)
 
 
-def check_lock(conf):
-    if conf.get("lock"):
-        raise PVEError("CT is locked (%s)" % conf["lock"])
+check_lock = cfgmod.LXC.check_lock
 
 
 def check_protection(conf, msg):
@@ -175,7 +162,7 @@ def vmstatus(env, vmid, conf, backend=None, running=None):
 
 
 def list_ct_ids(env):
-    d = env.state.ct_conf_path(0).parent
+    d = _configs(env).directory()
     out = []
     if d.is_dir():
         for f in d.iterdir():
@@ -343,7 +330,7 @@ def hotplug_pending(env, vmid, conf, selection):
             continue
         if opt in FASTPLUG:
             conf[opt] = pend.pop(opt)
-    for opt in perl_sorted(cfgmod.parse_pending_delete(pend.get("delete")).keys()):
+    for opt in perl_sorted(pending.parse_pending_delete(pend.get("delete")).keys()):
         if selection is not None and opt not in selection:
             continue
         if opt in FASTPLUG or re.match(r"^unused\d+$", opt) or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d$", opt):
@@ -360,7 +347,7 @@ def hotplug_pending(env, vmid, conf, selection):
                 errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
                 continue
             conf.pop(opt, None)
-            cfgmod.remove_from_pending_delete(conf, opt)
+            pending.remove_from_pending_delete(conf, opt)
     for opt in perl_sorted(list(pend.keys())):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
@@ -407,7 +394,7 @@ def hotplug_pending(env, vmid, conf, selection):
 def apply_pending(env, vmid, conf, selection):
     errors = {}
     pend = conf["pending"]
-    for opt in perl_sorted(cfgmod.parse_pending_delete(pend.get("delete")).keys()):
+    for opt in perl_sorted(pending.parse_pending_delete(pend.get("delete")).keys()):
         if selection is not None and opt not in selection:
             continue
         try:
@@ -421,8 +408,8 @@ def apply_pending(env, vmid, conf, selection):
             errors[opt] = "unable to apply pending change %s : %s" % (opt, exc.message)
             continue
         conf.pop(opt, None)
-        cfgmod.remove_from_pending_delete(conf, opt)
-    cfgmod.cleanup_pending(conf)
+        pending.remove_from_pending_delete(conf, opt)
+    pending.cleanup_pending(conf)
     for opt in perl_sorted(list(pend.keys())):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
@@ -455,7 +442,7 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
     conf.setdefault("pending", {})
     for opt in revert:
         conf["pending"].pop(opt, None)
-        cfgmod.remove_from_pending_delete(conf, opt)
+        pending.remove_from_pending_delete(conf, opt)
     modified = set()
     for opt in delete:
         if opt not in conf and opt not in conf["pending"]:
@@ -469,7 +456,7 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
             check_protection(conf, "can't remove CT %s drive '%s'" % (vmid, opt))
         elif opt == "unprivileged":
             raise PVEError("unable to delete read-only option: '%s'" % opt)
-        cfgmod.add_to_pending_delete(conf, opt)
+        pending.add_to_pending_delete(conf, opt)
     scfg_all = env.state.storage_config()
     for opt in perl_sorted(param.keys()):
         modified.add(opt)
@@ -507,8 +494,8 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
             if not dev.get("path"):
                 raise PVEError("Path is not defined for passthrough device %s" % opt)
         conf["pending"][opt] = value if isinstance(value, str) else str(value)
-        cfgmod.remove_from_pending_delete(conf, opt)
-    cfgmod.cleanup_pending(conf)
+        pending.remove_from_pending_delete(conf, opt)
+    pending.cleanup_pending(conf)
     if running:
         return hotplug_pending(env, vmid, conf, modified)
     return apply_pending(env, vmid, conf, modified)
@@ -874,7 +861,7 @@ def vm_config(env, p):
             raise PVEError("snapshot '%s' does not exist" % p["snapshot"])
         res = dict(snap)
     else:
-        res = cfgmod.load_current_config(conf, current=bool(p.get("current")))
+        res = pending.load_current_config(conf, current=bool(p.get("current")))
     res.pop("snapshots", None)
     res.pop("pending", None)
     res["digest"] = conf["digest"]
@@ -954,31 +941,7 @@ def vm_pending(env, p):
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
-    return pending_array(conf)
-
-
-def pending_array(conf):
-    """GuestHelpers::config_with_pending_array (digest and env included, raw lxc skipped)."""
-    res = []
-    pend = dict(conf.get("pending", {}))
-    dels = cfgmod.parse_pending_delete(pend.get("delete"))
-    for k in perl_sorted(conf.keys()):
-        if k in ("pending", "snapshots", "lxc"):
-            continue
-        item = {"key": k, "value": conf[k]}
-        if pend.get(k) is not None:
-            item["pending"] = pend.pop(k)
-        if k in dels:
-            item["delete"] = 2 if dels.pop(k)["force"] else 1
-        res.append(item)
-    for k in perl_sorted(pend.keys()):
-        if k == "delete":
-            continue
-        res.append({"key": k, "pending": pend[k]})
-    for k in dels:
-        # PVE tests the {force => ...} hash itself here, which is always true
-        res.append({"key": k, "delete": 2})
-    return res
+    return pending.pending_array(conf, raw_keys=("lxc",))
 
 
 @api("GET", "/nodes/{node}/lxc/{vmid}/status", params=NV, name="vmcmdidx")
@@ -1162,7 +1125,7 @@ def destroy_vm(env, p):
             if p.get("purge"):
                 worker.log("purging CT %d from related configurations.." % vmid)
             with contextlib.suppress(FileNotFoundError):
-                st.ct_conf_path(vmid).unlink()
+                cfgmod.lxc_configs(st).remove(vmid)
 
     return fork_worker(env, "vzdestroy", vmid, realcmd)
 
@@ -1413,7 +1376,7 @@ def clone_vm(env, p):
     except PVEError:
         unlock_source()
         with contextlib.suppress(OSError):
-            st.ct_conf_path(newid).unlink()
+            cfgmod.lxc_configs(st).remove(newid)
         raise
 
     def realcmd(worker):
@@ -1470,4 +1433,4 @@ def _discard_half_made_ct(st, vmid, volids, log):
         with contextlib.suppress(Exception):
             storage.free_volume(st, volid, log=log)
     with contextlib.suppress(OSError):
-        st.ct_conf_path(vmid).unlink()
+        cfgmod.lxc_configs(st).remove(vmid)

@@ -259,19 +259,6 @@ class State:
     def lxcpath(self):
         return self.host_path("/var/lib/lxc")
 
-    def ct_conf_rel(self, vmid, node=None):
-        return "nodes/%s/lxc/%s.conf" % (node or self.node, vmid)
-
-    def ct_conf_path(self, vmid, node=None):
-        return self.pve_path(self.ct_conf_rel(vmid, node))
-
-    def lock_file_pve(self, vmid):
-        """The lock path as PVE names it (used in messages)."""
-        return "/run/lock/lxc/pve-config-%s.lock" % vmid
-
-    def lock_file(self, vmid):
-        return self.host_path(self.lock_file_pve(vmid))
-
     # ---- guests ---------------------------------------------------------------------------
     def vmlist(self):
         """All guests of the cluster: ``{vmid: {"node": n, "type": "lxc"|"qemu"}}`` (like .vmlist)."""

@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from pvesim.auth import AuthStore
+from pvesim.config import lxc_configs
 from pvesim.http.testing import api_server
 from pvesim.state import State
 from pvesim.tasks import list_tasks
@@ -237,7 +238,7 @@ def test_community_proxmox_lxc_lifecycle(sim, tmp_path, mode):
     assert proc.returncode == 0, "ansible-playbook failed (community.proxmox %s)" % _collection_version()
     assert "failed=0" in proc.stdout
     # the container is gone and every lifecycle step went through the REST API as a task
-    assert not sim["state"].ct_conf_path(vmid).exists()
+    assert not lxc_configs(sim["state"]).path(vmid).exists()
     user = "root@pam" if mode == "password" else "root@pam!ansible"
     types = [t for t, u, _s in _tasks_for(sim["state"], vmid) if u == user]
     for expected in ("vzcreate", "vzstart", "vzshutdown", "vzdestroy"):

@@ -15,6 +15,7 @@ import os
 import pytest
 
 from pvesim.cli import write_launchers
+from pvesim.config import lxc_configs
 from pvesim.state import State
 from pvesim.templates import build_busybox_template, install_template
 
@@ -54,7 +55,7 @@ def test_local_backend_lifecycle(prox):
     assert node.lxc(9180).status.current.get()["status"] == "running"
     node.lxc(9180).status.stop.post()
     node.lxc(9180).delete()
-    assert not st.ct_conf_path(9180).exists()
+    assert not lxc_configs(st).path(9180).exists()
 
 
 def test_local_backend_errors(prox):

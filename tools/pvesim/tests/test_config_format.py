@@ -11,7 +11,8 @@ import re
 import pytest
 from conftest import CORPUS
 
-from pvesim.config import decode_text, encode_text, load_current_config, parse_config, write_config
+from pvesim.config import decode_text, encode_text, parse_config, write_config
+from pvesim.pending import load_current_config
 
 
 def _corpus_files():

@@ -14,6 +14,8 @@ import subprocess
 
 from conftest import run_pct
 
+from pvesim.config import lxc_configs
+
 
 def _lxc_names(st):
     out = subprocess.run(["lxc-ls", "-P", str(st.lxcpath), "-1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -45,7 +47,7 @@ def test_create_start_exec_hostname_destroy_leaves_nothing(lxc_state):
     assert r.rc == 0, r
     assert _lxc_names(st) == []
     assert _volumes(st) == []
-    assert not st.ct_conf_path(9050).exists()
+    assert not lxc_configs(st).path(9050).exists()
     assert not os.path.exists("/sys/class/net/veth9050i0")
 
 

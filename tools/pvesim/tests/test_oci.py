@@ -18,6 +18,8 @@ import tarfile
 import pytest
 from conftest import run_pct
 
+from pvesim.config import lxc_configs
+
 
 def _add_bytes(tar, name, data):
     info = tarfile.TarInfo(name)
@@ -83,7 +85,7 @@ def test_oci_create_state_mode(state, oci_template):
     assert "ostype: debian\n" in conf
     assert "host-managed=1" in conf
     assert conf.endswith("lxc.init.cwd: /root\nlxc.signal.halt: SIGKILL\n")
-    raw = state.ct_conf_path(9070).read_text()
+    raw = lxc_configs(state).path(9070).read_text()
     assert "lxc.environment.runtime: PATH=/usr/sbin:/usr/bin:/sbin:/bin\nlxc.environment.runtime: APP_MODE=test\n" in raw
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import run_pct
 
 from pvesim import faults, handlers, tasks
-from pvesim.config import parse_config
+from pvesim.config import lxc_configs, parse_config
 from pvesim.handlers import Env, PVEError
 
 MAC = r"BC:24:11(:[0-9A-F]{2}){3}"
@@ -35,7 +35,7 @@ def test_list_prints_nothing_when_empty(pctx):
 def test_list_format_fixed_width_with_trailing_spaces(pctx, template, state):
     create(pctx, template, 9001, "--hostname", "web")
     create(pctx, template, 9010)
-    conf = state.ct_conf_path(9010)
+    conf = lxc_configs(state).path(9010)
     conf.write_text(conf.read_text() + "lock: backup\n")
     r = pctx("list")
     assert r.out == ("VMID       Status     Lock         Name                \n"
@@ -156,7 +156,7 @@ def test_pending_is_written_to_pve_pending_section(pctx, template, state):
     assert pctx("start", 9001).rc == 0
     assert pctx("set", 9001, "--arch", "arm64", "--delete", "ostype").rc != 0  # required option
     assert pctx("set", 9001, "--arch", "arm64").rc == 0
-    text = state.ct_conf_path(9001).read_text()
+    text = lxc_configs(state).path(9001).read_text()
     assert text.endswith("\n[pve:pending]\narch: arm64\n")
 
 
@@ -320,7 +320,7 @@ def test_destroy_running_ct(pctx, template, state):
     # lvremove's line: pve-storage LvmThinPlugin.pm free_image (run_command without outfunc)
     assert r.rc == 0 and r.out == ('forced to stop CT 9001 before destroying!\n'
                                    '  Logical volume "vm-9001-disk-0" successfully removed.\n')
-    assert not state.ct_conf_path(9001).exists()
+    assert not lxc_configs(state).path(9001).exists()
 
 
 def test_destroy_frees_volumes(pctx, template, state):
@@ -388,7 +388,7 @@ def test_delete_unset_key_is_only_a_warning(pctx, template):
 
 def test_digest_match_allows_update(pctx, template, state):
     create(pctx, template, 9001)
-    digest = parse_config(state.ct_conf_path(9001).read_text())["digest"]
+    digest = parse_config(lxc_configs(state).path(9001).read_text())["digest"]
     assert pctx("set", 9001, "--digest", digest, "--memory", "600").rc == 0
 
 
@@ -459,7 +459,7 @@ def test_missing_template_fails_after_allocation_and_frees_volume(pctx, state):
                      "volume 'local:vztmpl/nope.tar.gz' does not exist\n"
                      '  Logical volume "vm-9001-disk-0" successfully removed.\n')
     assert r.err == "unable to create CT 9001 - volume 'local:vztmpl/nope.tar.gz' does not exist\n"
-    assert not state.ct_conf_path(9001).exists()
+    assert not lxc_configs(state).path(9001).exists()
     assert list(state.storage_base_path("local-lvm").iterdir()) == []
 
 
@@ -845,7 +845,7 @@ def test_clone(pctx, template, state):
     assert pctx("start", 9001).rc == 0
     r = pctx("clone", 9001, 9003)
     assert r.rc != 0 and r.err == "Full clone of a running container is only possible from a snapshot\n"
-    assert "lock" not in pctx("config", 9001).out and not state.ct_conf_path(9003).exists()
+    assert "lock" not in pctx("config", 9001).out and not lxc_configs(state).path(9003).exists()
     r = pctx("clone", 9001, 9002)
     assert r.rc != 0 and r.err == "CT 9002 already exists on node 'pve'\n"
     # templates are linked-cloned by default; a linked clone cannot move storage

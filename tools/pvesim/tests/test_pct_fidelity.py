@@ -11,6 +11,7 @@ import pytest
 from test_pct_conformance import create
 
 from pvesim import pct
+from pvesim.config import lxc_configs
 
 
 def verification_failed(usage, *errors):
@@ -200,7 +201,7 @@ def test_create_keeps_a_lock_given_by_the_caller(pctx, template, state):
     # pve-container API2/LXC.pm create_vm: the final write_config($vmid, $conf) writes the
     # caller's `lock`; only the file held the `create` lock
     create(pctx, template, 9001, "--lock", "backup")
-    assert "lock: backup\n" in state.ct_conf_path(9001).read_text()
+    assert "lock: backup\n" in lxc_configs(state).path(9001).read_text()
     assert pctx("start", 9001).err == "CT is locked (backup)\n"
 
 
@@ -212,7 +213,7 @@ def test_missing_absolute_template_fails_inside_the_task(pctx, state):
                                          "can't find file '/nonexistent/t.tar.gz'\n"
                                          '  Logical volume "vm-9001-disk-0" successfully removed.\n',
                                     "unable to create CT 9001 - can't find file '/nonexistent/t.tar.gz'\n")
-    assert not state.ct_conf_path(9001).exists()
+    assert not lxc_configs(state).path(9001).exists()
 
 
 # ------------------------------------------------------------------ pct config
@@ -347,7 +348,7 @@ def test_no_ssh_host_keys_without_etc_ssh(pctx, template):
 
 def test_config_file_warnings_and_what_is_kept(pctx, template, state):
     create(pctx, template, 9001)
-    path = state.ct_conf_path(9001)
+    path = lxc_configs(state).path(9001)
     path.write_text(path.read_text() + "".join((
         "memory: lots\n",
         "foo: bar\n",
