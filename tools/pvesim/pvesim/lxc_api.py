@@ -13,7 +13,7 @@ from . import config as cfgmod
 from . import faults, oci, pending, storage
 from .auth import AuthStore
 from .backend import get_backend
-from .handlers import PVEError, api, param_error, perm_error
+from .handlers import Perm, PVEError, api, param_error, perm_error
 from .lxcschema import (
     API_CONFIG_KEYS,
     FASTPLUG,
@@ -37,9 +37,9 @@ from .tasks import fork_worker
 # --------------------------------------------------------------------------------------------
 
 
-def check_node(env, node):
-    if node != env.state.node:
-        raise PVEError("no such cluster node '%s'" % node)
+# update_vm's permission (API2/LXC/Config.pm): any of the VM.Config.* privileges
+VM_CONFIG_PRIVS = ("VM.Config.Disk", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network",
+                   "VM.Config.HWType", "VM.Config.Options", "VM.Config.Cloudinit")
 
 
 def _configs(env):
@@ -560,7 +560,6 @@ def _nv(**extra):
 
 @api("GET", "/nodes/{node}/lxc", params={"node": NODE}, name="vmlist")
 def vmlist(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vmlist")
     backend = get_backend(env.state)
     out = []
@@ -577,16 +576,14 @@ def vmlist(env, p):
 
 @api("GET", "/nodes/{node}/lxc/{vmid}", params=NV, name="vmdiridx")
 def vmdiridx(env, p):
-    check_node(env, p["node"])
     load_config(env, p["vmid"])
     return [{"subdir": s} for s in ("config", "pending", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy",
                                     "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize", "interfaces")]
 
 
-@api("POST", "/nodes/{node}/lxc", params=CREATE_PARAMS, name="create_vm", protected=True)
+@api("POST", "/nodes/{node}/lxc", perm=Perm("/vms/{vmid}", ("VM.Allocate",), or_pool=True), params=CREATE_PARAMS, name="create_vm", protected=True)
 def create_vm(env, p):
     st = env.state
-    check_node(env, p["node"])
     faults.check(st, "create_vm")
     vmid = int(p["vmid"])
     start_after = p.get("start")
@@ -842,11 +839,10 @@ def _resolve_template(env, ostemplate, content_type):
     return path, display
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/config", params=_nv(current=Param("boolean", default=0),
+@api("GET", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=_nv(current=Param("boolean", default=0),
                                                           snapshot=Param("string", format=fmt_configid, max_length=40)),
      name="vm_config")
 def vm_config(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_config")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
@@ -889,9 +885,8 @@ def typed_config(conf):
     return out
 
 
-@api("PUT", "/nodes/{node}/lxc/{vmid}/config", params=UPDATE_PARAMS, name="update_vm", protected=True)
+@api("PUT", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", VM_CONFIG_PRIVS, any_of=True), params=UPDATE_PARAMS, name="update_vm", protected=True)
 def update_vm(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "update_vm")
     vmid = p.pop("vmid")
     p.pop("node")
@@ -934,9 +929,8 @@ def update_vm(env, p):
     return None
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/pending", params=NV, name="vm_pending")
+@api("GET", "/nodes/{node}/lxc/{vmid}/pending", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_pending")
 def vm_pending(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_pending")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
@@ -944,16 +938,14 @@ def vm_pending(env, p):
     return pending.pending_array(conf, raw_keys=("lxc",))
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/status", params=NV, name="vmcmdidx")
+@api("GET", "/nodes/{node}/lxc/{vmid}/status", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vmcmdidx")
 def vmcmdidx(env, p):
-    check_node(env, p["node"])
     load_config(env, p["vmid"])
     return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", params=NV, name="vm_status")
+@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_status")
 def vm_status(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_status")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
@@ -986,10 +978,10 @@ def _do_start(env, vmid, worker, skiplock):
     backend.start(worker, conf, vmid)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
      name="vm_start", protected=True)
 def vm_start(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
@@ -1005,10 +997,10 @@ def vm_start(env, p):
     return fork_worker(env, "vzstart", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
      name="vm_stop", protected=True)
 def vm_stop(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
@@ -1027,11 +1019,11 @@ def vm_stop(env, p):
     return fork_worker(env, "vzstop", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", params=_nv(timeout=Param("integer", minimum=0, default=60),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(timeout=Param("integer", minimum=0, default=60),
                                                                     forceStop=Param("boolean", default=0)),
      name="vm_shutdown", protected=True)
 def vm_shutdown(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     timeout = p.get("timeout", 60)
@@ -1050,10 +1042,10 @@ def vm_shutdown(env, p):
     return fork_worker(env, "vzshutdown", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
      protected=True)
 def vm_reboot(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     backend = get_backend(env.state)
@@ -1073,11 +1065,11 @@ def vm_reboot(env, p):
     return fork_worker(env, "vzreboot", vmid, realcmd)
 
 
-@api("DELETE", "/nodes/{node}/lxc/{vmid}", params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
+@api("DELETE", "/nodes/{node}/lxc/{vmid}", perm=Perm("/vms/{vmid}", ("VM.Allocate",)),
+     params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
                                                       **{"destroy-unreferenced-disks": Param("boolean")}),
      name="destroy_vm", protected=True)
 def destroy_vm(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     st = env.state
@@ -1130,9 +1122,8 @@ def destroy_vm(env, p):
     return fork_worker(env, "vzdestroy", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/template", params=NV, name="template", protected=True)
+@api("POST", "/nodes/{node}/lxc/{vmid}/template", perm=Perm("/vms/{vmid}", ("VM.Allocate",)), params=NV, name="template", protected=True)
 def template(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     backend = get_backend(env.state)
@@ -1166,14 +1157,14 @@ def template(env, p):
     return None
 
 
-@api("PUT", "/nodes/{node}/lxc/{vmid}/resize", params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
+@api("PUT", "/nodes/{node}/lxc/{vmid}/resize", perm=Perm("/vms/{vmid}", ("VM.Config.Disk",)),
+     params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
                                                           size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
                                                           digest=Param("string", max_length=40)),
      name="resize_vm", protected=True)
 def resize_vm(env, p):
     from .lxcschema import parse_size
 
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Config.Disk"])
     st = env.state
@@ -1214,10 +1205,9 @@ def resize_vm(env, p):
         return fork_worker(env, "resize", vmid, realcmd)
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/interfaces", params=NV, name="ip")
+@api("GET", "/nodes/{node}/lxc/{vmid}/interfaces", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="ip")
 def interfaces(env, p):
     """PVE::LXC::get_interfaces: ``ip --json a`` in the CT's netns; null when not running."""
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
@@ -1265,9 +1255,8 @@ def interfaces(env, p):
     return res
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", params=NV, name="snapshot_list")
+@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="snapshot_list")
 def snapshot_list(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
@@ -1287,13 +1276,12 @@ def snapshot_list(env, p):
     return res
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/clone", params=_nv(
+@api("POST", "/nodes/{node}/lxc/{vmid}/clone", perm=Perm("/vms/{vmid}", ("VM.Clone",)), params=_nv(
     newid=VMID, hostname=Param("string", max_length=255), description=Param("string"), pool=Param("string"),
     snapname=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40), storage=STORAGE, full=Param("boolean"),
     target=Param("string"), bwlimit=Param("number", minimum=0)), name="clone_vm", protected=True)
 def clone_vm(env, p):
     """PVE::API2::LXC clone_vm (same node only)."""
-    check_node(env, p["node"])
     st = env.state
     vmid, newid = p["vmid"], p["newid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Clone"])

@@ -23,7 +23,7 @@ import sys
 import time
 
 from . import clitools, handlers, schema
-from .handlers import PVEError, api
+from .handlers import Perm, PVEError, api
 from .templates import APL_INDEX_NAME, APL_SOURCE_HOST, APL_SOURCE_URL, aplinfo_dir, file_hash, mirror_dir
 
 TURNKEY_HOST = "releases.turnkeylinux.org"
@@ -208,21 +208,15 @@ def _storage_scfg(state, storeid, node=None):
 # REST handlers
 # ------------------------------------------------------------------------------------------
 
-def _check_node(env, node):
-    if node != env.state.node:
-        raise PVEError("no such cluster node '%s'" % node, status=500)
-
-
 @api("GET", "/nodes/{node}/aplinfo", params={"node": schema.NODE}, name="aplinfo",
      returns={"type": "array", "items": {"type": "object", "properties": {}}},
      description="Get list of appliances.")
 def api_aplinfo(env, params):
-    _check_node(env, params["node"])
     lst = load_data(env.state)
     return [dict(v) for k, v in sorted(lst.get("all", {}).items()) if v.get("package") != "pve-web-news"]
 
 
-@api("POST", "/nodes/{node}/aplinfo", name="apl_download", returns={"type": "string"},
+@api("POST", "/nodes/{node}/aplinfo", perm=Perm("/storage/{storage}", ("Datastore.AllocateTemplate",)), name="apl_download", returns={"type": "string"},
      params={"node": schema.NODE, "storage": schema.STORAGE.copy(optional=False),
              "template": schema.Param("string", optional=False, max_length=255)},
      description="Download appliance templates.")
@@ -230,7 +224,6 @@ def api_apl_download(env, params):
     from .tasks import fork_worker
 
     state = env.state
-    _check_node(env, params["node"])
     template = params["template"]
     appliance = load_data(state).get("all", {}).get(template)
     if appliance is None:

@@ -38,7 +38,6 @@ from urllib.parse import unquote, unquote_to_bytes
 
 from .. import handlers
 from ..auth import AuthError, AuthStore
-from . import perms
 
 MAX_POST = 64 * 1024
 NO_AUTH = {("GET", "/access/domains"), ("GET", "/access/ticket"), ("POST", "/access/ticket")}
@@ -402,7 +401,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             return False
         env = self._env(userid)
         try:
-            self._precheck(env, method, rel, {**query_params, **uri_params})
+            self._precheck(env, handler, {**query_params, **uri_params})
         except handlers.PVEError as err:
             self._drain_body()
             self._send_error_obj(err)
@@ -452,7 +451,7 @@ class RequestHandler(BaseHTTPRequestHandler):
 
         env = self._env(userid)
         try:
-            self._precheck(env, method, rel, {**params, **uri_params})
+            self._precheck(env, handler, {**params, **uri_params})
             result = handlers.call(env, method, rel, params)
         except handlers.PVEError as err:
             self._send_error_obj(err)
@@ -468,18 +467,11 @@ class RequestHandler(BaseHTTPRequestHandler):
     def _permission_checker(self, env, path, privs, any_of):
         return self.server.auth.check(env.user, path, privs, any_of=any_of)
 
-    def _precheck(self, env, method, rel, all_params):
-        found, check, _uri = perms.rule_for(method, rel)
-        if not found or check is None:
-            return
-        template, privs, any_of = check
-        path = perms.acl_path(template, all_params)
-        if path is not None and env.check_perm(path, privs, any_of=any_of, noerr=True):
-            return
-        if (method, rel.count("/")) == ("POST", 3) and rel.endswith("/lxc") and all_params.get("pool") \
-                and env.check_perm("/pool/%s" % all_params["pool"], privs, noerr=True):
-            return
-        raise handlers.perm_error("%s, %s" % (path or template, "|".join(privs) if any_of else ", ".join(privs)))
+    @staticmethod
+    def _precheck(env, handler, all_params):
+        """The endpoint's ``permissions`` (``@api(perm=...)``), before its code runs."""
+        if handler.perm is not None:
+            handler.perm.check(env, all_params)
 
     def _login(self, params):
         errors = {}
