@@ -213,16 +213,16 @@ def api(method, path, params=None, name=None, returns=None, protected=False, des
 
 
 def _load_all():
-    # Importing the modules registers their handlers.  Optional modules (the HTTP/auth side
-    # lives in a parallel work stream) are imported when present.
+    """Import every module of the package and its subpackages: a handler module registers its
+    endpoints with ``@api`` when it is imported, so a new one (a ``qemu`` package, say) needs no
+    list to be added to."""
     import importlib
+    import pkgutil
 
-    for mod in ("lxc_api", "snapshots", "cluster_api", "storage_api", "pveam", "auth", "access_api"):
-        try:
-            importlib.import_module("pvesim." + mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != "pvesim." + mod:
-                raise
+    package = importlib.import_module(__package__)
+    for info in pkgutil.walk_packages(package.__path__, __package__ + "."):
+        if info.name.rsplit(".", 1)[-1] != "__main__":
+            importlib.import_module(info.name)
 
 
 _loaded = False
