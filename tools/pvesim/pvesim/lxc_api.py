@@ -868,9 +868,6 @@ def vm_config(env, p):
     return typed_config(res)
 
 
-_INT_KEYS = None
-
-
 def typed_config(conf):
     """API typing: integers/booleans as JSON numbers, the rest strings (UNCONFIRMED, §6.3)."""
     from .lxcschema import CONFDESC
