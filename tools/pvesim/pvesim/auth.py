@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Users, realms, tickets, CSRF prevention tokens, API tokens and ACLs of the simulated node.
 
 Files (relative to the simulated ``/etc/pve`` directory), same names and line formats as PVE:
@@ -31,6 +32,8 @@ import re
 import secrets
 import time
 import uuid
+
+from .state import atomic_write
 
 TICKET_LIFETIME = 7200  # 2 hours, like PVE
 AUTH_GRACE = 300  # tickets from up to 5 minutes "in the future" are accepted
@@ -125,6 +128,12 @@ def _encode_text(text):
     return "".join(c if (c.isalnum() or c in " _.-+@,/") else "%%%02X" % ord(c) for c in (text or ""))
 
 
+def same_secret(expected: str, given: str) -> bool:
+    """Constant-time comparison of two secrets as bytes: a client may send any characters (a
+    non-ASCII token is simply wrong, not an error)."""
+    return hmac.compare_digest(expected.encode("utf-8", "surrogateescape"), given.encode("utf-8", "surrogateescape"))
+
+
 class AuthStore:
     """Reads and writes the access-control files of one simulated node."""
 
@@ -142,6 +151,7 @@ class AuthStore:
     def ensure(self):
         """Create the default files (root@pam enabled, Administrator on / via the implicit root rule)."""
         os.makedirs(self.priv_dir, mode=0o700, exist_ok=True)
+        os.chmod(self.priv_dir, 0o700)
         if not os.path.exists(self.user_cfg):
             self._write(self.user_cfg, "user:root@pam:1:0:::root@localhost:::\n")
         if not os.path.exists(self.domains_cfg):
@@ -157,11 +167,8 @@ class AuthStore:
 
     @staticmethod
     def _write(path, text, mode=0o644):
-        tmp = "%s.tmp.%d" % (path, os.getpid())
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
+        # the temporary file is 0600 from its creation on, so a secret is never readable by others
+        atomic_write(path, text, mode=mode)
 
     @staticmethod
     def _read(path):
@@ -187,7 +194,8 @@ class AuthStore:
 
     def load(self):
         """Parse user.cfg into {'users', 'groups', 'roles', 'acl'} (acl = list of entries)."""
-        cfg = {"users": {}, "groups": {}, "roles": {k: set(v) for k, v in BUILTIN_ROLES.items()}, "acl": []}
+        cfg = {"users": {}, "groups": {}, "roles": {k: set(v) for k, v in BUILTIN_ROLES.items()}, "acl": [],
+               "pools": {}}
         # root@pam always exists and is enabled (userconfig_force_defaults)
         cfg["users"]["root@pam"] = {"enable": 1, "expire": 0, "tokens": {}, "groups": set()}
         pending_acl = []
@@ -208,6 +216,10 @@ class AuthStore:
             elif kind == "group":
                 cfg["groups"][data[0]] = {"users": set(u for u in re.split(r"[,;\s]+", data[1]) if u),
                                           "comment": _decode_text(data[2])}
+            elif kind == "pool":
+                cfg["pools"][data[0]] = {"comment": _decode_text(data[1]),
+                                         "vms": [v for v in re.split(r"[,;\s]+", data[2]) if v],
+                                         "storage": [v for v in re.split(r"[,;\s]+", data[3]) if v]}
             elif kind == "role":
                 cfg["roles"][data[0]] = set(p for p in re.split(r"[,;\s]+", data[1]) if p in VALID_PRIVS)
             elif kind == "token":
@@ -248,6 +260,10 @@ class AuthStore:
         for gid in sorted(cfg["groups"]):
             g = cfg["groups"][gid]
             lines.append("group:%s:%s:%s:" % (gid, ",".join(sorted(g["users"])), _encode_text(g.get("comment"))))
+        for poolid in sorted(cfg.get("pools", {})):
+            pool = cfg["pools"][poolid]
+            lines.append("pool:%s:%s:%s:%s:" % (poolid, _encode_text(pool.get("comment")), ",".join(pool["vms"]),
+                                                ",".join(pool["storage"])))
         for role in sorted(cfg["roles"]):
             if role in BUILTIN_ROLES:
                 continue
@@ -287,7 +303,7 @@ class AuthStore:
                 except ValueError:
                     return False
                 got = hashlib.pbkdf2_hmac("sha256", (password or "").encode(), salt.encode(), int(iterations)).hex()
-                return hmac.compare_digest(got, digest)
+                return same_secret(got, digest)
         return False
 
     def add_token(self, userid, tokenid, privsep=True, expire=0, comment="", secret=None):
@@ -305,6 +321,26 @@ class AuthStore:
         entries.append("%s %s" % (full, value))
         self._write(self.token_cfg, "\n".join(entries) + "\n", mode=0o600)
         return {"full-tokenid": full, "value": value, "info": {"privsep": 1 if privsep else 0, "expire": expire}}
+
+    def add_pool(self, poolid: str, comment: str = "") -> None:
+        cfg = self.load()
+        cfg["pools"].setdefault(poolid, {"comment": comment, "vms": [], "storage": []})
+        self.save(cfg)
+
+    def check_pool_exist(self, poolid: str) -> None:
+        """``RPCEnvironment::check_pool_exist``: a 403 for a pool user.cfg does not define."""
+        from .handlers import perm_error
+
+        if poolid not in self.load()["pools"]:
+            raise perm_error("pool '%s' does not exist" % poolid)
+
+    def add_vm_to_pool(self, vmid: int, poolid: str) -> None:
+        """``PVE::AccessControl::add_vm_to_pool``."""
+        cfg = self.load()
+        pool = cfg["pools"].get(poolid)
+        if pool is not None and str(vmid) not in pool["vms"]:
+            pool["vms"].append(str(vmid))
+            self.save(cfg)
 
     def add_acl(self, path, ugid, role, propagate=True):
         cfg = self.load()
@@ -349,7 +385,7 @@ class AuthStore:
     def verify_ticket(self, ticket):
         """Return the user id of a valid ticket or raise AuthError('Authentication failed!')."""
         m = re.match(r"^(PVE:(\S+?):([A-Z0-9]{8}))::(\S+)$", ticket or "")
-        if not m or not hmac.compare_digest(self._sign(m.group(1)), m.group(4)) or not self._age_ok(m.group(3)):
+        if not m or not same_secret(self._sign(m.group(1)), m.group(4)) or not self._age_ok(m.group(3)):
             raise AuthError("Authentication failed!", log="invalid ticket")
         userid = m.group(2)
         self.check_user_enabled(userid, AuthError)
@@ -357,7 +393,7 @@ class AuthStore:
 
     def verify_csrf_token(self, userid, token):
         m = re.match(r"^([A-Z0-9]{8}):(\S+)$", token or "")
-        if not m or not hmac.compare_digest(self._sign("%s:%s" % (m.group(1), userid)), m.group(2)) \
+        if not m or not same_secret(self._sign("%s:%s" % (m.group(1), userid)), m.group(2)) \
                 or not self._age_ok(m.group(1)):
             raise AuthError("Permission denied - invalid csrf token")
 
@@ -411,7 +447,7 @@ class AuthStore:
                 parts = line.split(" ", 1)
                 if len(parts) == 2 and parts[0] == tokenid:
                     stored = parts[1].strip()
-            if stored is None or not hmac.compare_digest(stored, secret):
+            if stored is None or not same_secret(stored, secret):
                 raise ValueError("invalid token value!")
         except ValueError as exc:
             raise AuthError("Authentication failed!", log=str(exc)) from None

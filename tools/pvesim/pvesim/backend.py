@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Execution modes.
 
 * ``state``: a CT is only its config; "running" is a status file under
@@ -18,6 +21,7 @@ import re
 import shutil
 import struct
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -164,22 +168,29 @@ class StateBackend(Backend):
         size = archive_path.stat().st_size
         # state mode keeps no files: unpack only what OS detection reads (one pass) and keep it
         # in memory
-        import tempfile
 
         tmp = self.state.root / ".pvesim" / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         d = tempfile.mkdtemp(prefix="detect-", dir=str(tmp))
         members = []
-        for rel in DETECT_FILES:
+        for rel in DETECT_FILES + (ETC_SSH,):
             members += ["./" + rel, rel]
         try:
-            subprocess.run(["tar", "-xf", str(archive_path), "-C", d, "--no-same-owner"] + members,
+            subprocess.run(["tar", "-xf", str(archive_path), "-C", d, "--no-same-owner", "--no-recursion"] + members,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
             cache = {rel: read_in_root(d, rel) for rel in DETECT_FILES}
+            ssh_dir = resolve_in_root(d, ETC_SSH)
+            self.archive_has_etc_ssh = ssh_dir is not None and ssh_dir.is_dir()
         finally:
             shutil.rmtree(d, ignore_errors=True)
         worker.log("Total bytes read: %d (%s)" % (size, _human(size)))
         return cache.get
+
+    def post_create(self, worker, conf, vmid, rootdir, password, ssh_keys):
+        # nothing is kept, but the keys are made and shown as on a node (the template decides)
+        if getattr(self, "archive_has_etc_ssh", False):
+            with tempfile.TemporaryDirectory() as scratch:
+                rewrite_ssh_host_keys(worker, conf, lambda name, private, public: None, Path(scratch))
 
     def destroy(self, vmid):
         self.stop(None, vmid)
@@ -629,6 +640,14 @@ class LxcBackend(Backend):
                 sshdir.mkdir(parents=True, exist_ok=True, mode=0o700)
                 os.lchown(str(sshdir), uid, uid)
                 _write_owned(sshdir / "authorized_keys", ssh_keys if ssh_keys.endswith("\n") else ssh_keys + "\n", uid, 0o600)
+        etc_ssh = resolve_in_root(rootdir, ETC_SSH)
+        if etc_ssh is not None and etc_ssh.is_dir():
+            def install(name, private, public):
+                _write_private(etc_ssh / name, private, uid, 0o600)
+                _write_private(etc_ssh / (name + ".pub"), public, uid, 0o644)
+
+            with tempfile.TemporaryDirectory() as scratch:
+                rewrite_ssh_host_keys(worker, conf, install, Path(scratch))
         warn_systemd_nesting(worker, conf, rootdir)
 
     def destroy(self, vmid):
@@ -853,6 +872,47 @@ def _safe_join(root, rel):
         if p.is_symlink():
             return None
     return p
+
+
+ETC_SSH = "etc/ssh"
+# Setup/Base.pm ssh_host_key_types_to_generate (Unmanaged: none).  PVE walks a Perl hash, so its
+# order varies from run to run; pvesim uses this fixed one.
+SSH_HOST_KEY_TYPES = (("rsa", "ssh_host_rsa_key"), ("ecdsa", "ssh_host_ecdsa_key"), ("ed25519", "ssh_host_ed25519_key"))
+
+
+def rewrite_ssh_host_keys(worker, conf, install, scratch: Path) -> None:
+    """PVE::LXC::Setup ``rewrite_ssh_host_keys`` (called when the rootfs has ``/etc/ssh``): one
+    key per type made with ``ssh-keygen -E sha256 -C root@<hostname without domain>`` in
+    ``scratch``, announced and handed to ``install(name, private, public)``."""
+    if (conf.get("ostype") or "unmanaged") == "unmanaged":
+        return
+    # create_vm sets the default hostname only after post_create_hook: 'localhost' here
+    hostname = re.sub(r"\..*$", "", conf.get("hostname") or "localhost")
+    comment = "root@%s" % hostname
+    for keytype, name in SSH_HOST_KEY_TYPES:
+        worker.log("Creating SSH host key '%s' - this may take some time ..." % name)
+        keyfile = scratch / ("tmp.%s" % keytype)
+        proc = subprocess.run(["ssh-keygen", "-f", str(keyfile), "-t", keytype, "-N", "", "-E", "sha256", "-C", comment],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise PVEError("command 'ssh-keygen -f %s -t %s' failed: %s" % (keyfile, keytype, proc.stderr.strip()))
+        key_id = next((ln for ln in proc.stdout.splitlines()
+                       if re.match(r"^SHA256:[0-9a-z+/]{43}\s+%s$" % re.escape(comment), ln, re.I)), "")
+        worker.log("done: %s" % key_id)
+        install(name, keyfile.read_bytes(), (scratch / ("tmp.%s.pub" % keytype)).read_bytes())
+        keyfile.unlink()
+        (scratch / ("tmp.%s.pub" % keytype)).unlink()
+
+
+def _write_private(path: Path, data: bytes, uid: int, mode: int) -> None:
+    """Write a file created with ``mode`` from the start (a private key is never readable by others)."""
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(str(path), mode)
+    os.lchown(str(path), uid, uid)
 
 
 def _write_owned(path, text, uid, mode=0o644):

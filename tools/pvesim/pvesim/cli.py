@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The ``pvesim`` command and the entry point of the ``pct``/``pveam``/``pvesh`` launchers.
 
     pvesim init DIR [--node NAME] [--mode state|lxc] [--allow-non-root]
@@ -108,8 +111,10 @@ def _fault_main(args):
         faults.set_fail_create_after_alloc(st, args.count, args.message)
         print("next %d create(s) fail after the rootfs was allocated" % args.count)
     elif args.fault_cmd == "hold-lock":
+        from .config import lxc_configs
+
         pid = faults.hold_lock(st, args.vmid, args.seconds)
-        print("holding %s for %gs (pid %d)" % (st.lock_file_pve(args.vmid), args.seconds, pid))
+        print("holding %s for %gs (pid %d)" % (lxc_configs(st).lock_pve_path(args.vmid), args.seconds, pid))
     elif args.fault_cmd == "release-lock":
         if not faults.release_lock(st, args.vmid):
             print("no lock held for %s" % args.vmid, file=sys.stderr)

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Cluster, node, task and storage handlers (contract §6.1, §6.2)."""
 
 from __future__ import annotations
@@ -7,8 +10,8 @@ import platform
 
 from . import PVE_RELEASE, PVE_REPOID, PVE_VERSION, faults, storage, tasks
 from .backend import get_backend
-from .handlers import PVEError, api, param_error
-from .lxc_api import check_node, list_ct_ids, load_config, vmstatus
+from .handlers import Perm, PVEError, api, param_error
+from .lxc_api import list_ct_ids, load_config, vmstatus
 from .schema import NODE, Param
 
 
@@ -27,19 +30,16 @@ def nodes_index(env, p):
 
 @api("GET", "/nodes/{node}", params={"node": NODE}, name="node_index")
 def node_index(env, p):
-    check_node(env, p["node"])
     return [{"name": n} for n in ("aplinfo", "lxc", "qemu", "status", "storage", "tasks", "version")]
 
 
 @api("GET", "/nodes/{node}/version", params={"node": NODE}, name="node_version")
 def node_version(env, p):
-    check_node(env, p["node"])
     return {"version": PVE_VERSION, "release": PVE_RELEASE, "repoid": PVE_REPOID}
 
 
-@api("GET", "/nodes/{node}/status", params={"node": NODE}, name="node_status")
+@api("GET", "/nodes/{node}/status", perm=Perm("/nodes/{node}", ("Sys.Audit",)), params={"node": NODE}, name="node_status")
 def node_status(env, p):
-    check_node(env, p["node"])
     st = env.state
     return {"uptime": _uptime(), "cpu": 0, "loadavg": [str(x) for x in os.getloadavg()],
             "memory": {"total": st.host_memory, "used": 0, "free": st.host_memory},
@@ -140,7 +140,6 @@ def _check_task_access(env, d):
                                            "errors": Param("boolean"), "statusfilter": Param("string"),
                                            "since": Param("integer"), "until": Param("integer")}, name="node_tasks")
 def node_tasks(env, p):
-    check_node(env, p["node"])
     out = []
     for t in tasks.list_tasks(env.state):
         if p.get("vmid") is not None and t["id"] != str(p["vmid"]):
@@ -160,14 +159,12 @@ def node_tasks(env, p):
 
 @api("GET", "/nodes/{node}/tasks/{upid}", params=TASK_ID, name="upid_index")
 def upid_index(env, p):
-    check_node(env, p["node"])
     _decode(env, p["upid"])
     return [{"name": "log"}, {"name": "status"}]
 
 
 @api("GET", "/nodes/{node}/tasks/{upid}/status", params=TASK_ID, name="read_task_status")
 def read_task_status(env, p):
-    check_node(env, p["node"])
     d = _decode(env, p["upid"])
     _check_task_access(env, d)
     res = tasks.task_status(env.state, p["upid"])
@@ -180,7 +177,6 @@ def read_task_status(env, p):
                                                           limit=Param("integer", minimum=0, default=50),
                                                           download=Param("boolean")), name="read_task_log")
 def read_task_log(env, p):
-    check_node(env, p["node"])
     d = _decode(env, p["upid"])
     _check_task_access(env, d)
     try:
@@ -192,7 +188,6 @@ def read_task_log(env, p):
 
 @api("DELETE", "/nodes/{node}/tasks/{upid}", params=TASK_ID, name="stop_task", protected=True)
 def stop_task(env, p):
-    check_node(env, p["node"])
     d = _decode(env, p["upid"])
     _check_task_access(env, d)
     # workers are threads or finished processes here; a running one cannot be interrupted
@@ -205,7 +200,6 @@ def stop_task(env, p):
                                              "enabled": Param("boolean", default=0), "target": Param("string"),
                                              "format": Param("boolean", default=0)}, name="storage_index")
 def storage_index(env, p):
-    check_node(env, p["node"])
     st = env.state
     out = []
     for sid, scfg in st.storage_config().items():
@@ -226,7 +220,6 @@ def storage_index(env, p):
 @api("GET", "/nodes/{node}/storage/{storage}", params={"node": NODE, "storage": Param("string", optional=False)},
      name="storage_diridx")
 def storage_diridx(env, p):
-    check_node(env, p["node"])
     storage.storage_check_enabled(env.state, p["storage"])
     return [{"subdir": s} for s in ("content", "download-url", "file-restore", "import-metadata", "prunebackups", "rrd",
                                     "rrddata", "status", "upload")]
@@ -235,7 +228,6 @@ def storage_diridx(env, p):
 @api("GET", "/nodes/{node}/storage/{storage}/status", params={"node": NODE, "storage": Param("string", optional=False)},
      name="storage_read_status")
 def storage_read_status(env, p):
-    check_node(env, p["node"])
     env.check_perm("/storage/%s" % p["storage"], ["Datastore.Audit", "Datastore.AllocateSpace"], any_of=True)
     scfg = storage.storage_check_enabled(env.state, p["storage"])
     s = storage.storage_status(env.state, p["storage"], scfg)
@@ -247,7 +239,6 @@ def storage_read_status(env, p):
                                                                "content": Param("string"), "vmid": Param("integer", minimum=100)},
      name="storage_content")
 def storage_content(env, p):
-    check_node(env, p["node"])
     env.check_perm("/storage/%s" % p["storage"], ["Datastore.Audit", "Datastore.AllocateSpace"], any_of=True)
     storage.storage_check_enabled(env.state, p["storage"])
     return storage.list_volumes(env.state, p["storage"], content=p.get("content"), vmid=p.get("vmid"))

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``<vmid>.conf`` parser and writer (PVE::LXC::Config parse_pct_config / write_pct_config).
 
 A parsed config is a dict as PVE's: scalar keys -> string values, ``description`` (decoded,
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+from .guest import GuestConfigs, GuestType, register_guest_type
 from .lxcschema import check_type, is_volume_key, parse_volume
 from .state import perl_sorted
 
@@ -33,22 +37,70 @@ def decode_text(text):
     return raw.decode("utf-8", "surrogateescape")
 
 
-def _lxc_key_validity(key):
-    if key in ("lxc.rootfs.path", "lxc.rootfs.options", "lxc.rootfs"):
-        return "lxc.rootfs.path is not supported, use 'rootfs' instead" if key != "lxc.rootfs.options" else \
-            "lxc.rootfs.options is not supported, use mount point options in the 'rootfs' key"
-    return True
+# pve-container LXC/Config.pm $valid_lxc_conf_keys (1 = allowed, text = why not) and
+# $deprecated_lxc_conf_keys (allowed with a warning)
+_VALID_LXC_KEYS = dict.fromkeys((
+    "lxc.apparmor.profile", "lxc.apparmor.allow_incomplete", "lxc.apparmor.allow_nesting", "lxc.apparmor.raw",
+    "lxc.selinux.context", "lxc.include", "lxc.arch", "lxc.uts.name", "lxc.signal.halt", "lxc.signal.reboot",
+    "lxc.signal.stop", "lxc.init.cmd", "lxc.init.cwd", "lxc.init.uid", "lxc.init.gid", "lxc.init.groups", "lxc.pty.max",
+    "lxc.console.logfile", "lxc.console.path", "lxc.tty.max", "lxc.devtty.dir", "lxc.hook.autodev", "lxc.autodev",
+    "lxc.kmsg", "lxc.mount.fstab", "lxc.mount.entry", "lxc.mount.auto", "lxc.rootfs.mount", "lxc.cap.drop",
+    "lxc.cap.keep", "lxc.seccomp.profile", "lxc.seccomp.notify.proxy", "lxc.seccomp.notify.cookie", "lxc.idmap",
+    "lxc.hook.pre-start", "lxc.hook.pre-mount", "lxc.hook.mount", "lxc.hook.start", "lxc.hook.stop",
+    "lxc.hook.post-stop", "lxc.hook.clone", "lxc.hook.destroy", "lxc.hook.version", "lxc.log.level", "lxc.log.file",
+    "lxc.start.auto", "lxc.start.delay", "lxc.start.order", "lxc.group", "lxc.environment",
+    "lxc.environment.runtime", "lxc.environment.hooks", "lxc.sysctl.fs.mqueue", "lxc.sysctl.kernel.msgmax",
+    "lxc.sysctl.kernel.msgmnb", "lxc.sysctl.kernel.msgmni", "lxc.sysctl.kernel.sem", "lxc.sysctl.kernel.shmall",
+    "lxc.sysctl.kernel.shmmax", "lxc.sysctl.kernel.shmmni", "lxc.sysctl.kernel.shm_rmid_forced"), 1)
+_VALID_LXC_KEYS.update({
+    "lxc.rootfs.path": "lxc.rootfs.path is auto generated from rootfs",
+    "lxc.rootfs.options": 'lxc.rootfs.options is not supported, please use mount point options in the "rootfs" key',
+})
+_DEPRECATED_LXC_KEYS = {
+    "lxc.aa_profile": "lxc.apparmor.profile", "lxc.aa_allow_incomplete": "lxc.apparmor.allow_incomplete",
+    "lxc.console": "lxc.console.path", "lxc.devttydir": "lxc.tty.dir", "lxc.haltsignal": "lxc.signal.halt",
+    "lxc.rebootsignal": "lxc.signal.reboot", "lxc.stopsignal": "lxc.signal.stop", "lxc.id_map": "lxc.idmap",
+    "lxc.init_cmd": "lxc.init.cmd", "lxc.loglevel": "lxc.log.level", "lxc.logfile": "lxc.log.file",
+    "lxc.mount": "lxc.mount.fstab", "lxc.network.type": "lxc.net.INDEX.type",
+    "lxc.network.flags": "lxc.net.INDEX.flags", "lxc.network.link": "lxc.net.INDEX.link",
+    "lxc.network.mtu": "lxc.net.INDEX.mtu", "lxc.network.name": "lxc.net.INDEX.name",
+    "lxc.network.hwaddr": "lxc.net.INDEX.hwaddr", "lxc.network.ipv4": "lxc.net.INDEX.ipv4.address",
+    "lxc.network.ipv4.gateway": "lxc.net.INDEX.ipv4.gateway", "lxc.network.ipv6": "lxc.net.INDEX.ipv6.address",
+    "lxc.network.ipv6.gateway": "lxc.net.INDEX.ipv6.gateway", "lxc.network.script.up": "lxc.net.INDEX.script.up",
+    "lxc.network.script.down": "lxc.net.INDEX.script.down", "lxc.pts": "lxc.pty.max",
+    "lxc.se_context": "lxc.selinux.context", "lxc.seccomp": "lxc.seccomp.profile", "lxc.tty": "lxc.tty.max",
+    "lxc.utsname": "lxc.uts.name",
+}
+
+
+def _lxc_key_validity(vmid, key, warn):
+    """``is_valid_lxc_conf_key``: 1 (keep), a reason (refused) or 0 (unparsable)."""
+    if key.startswith("lxc.limit."):
+        warn("vm %s - %s: lxc.limit.* was renamed to lxc.prlimit.*" % (vmid, key))
+        return 1
+    if key in _DEPRECATED_LXC_KEYS:
+        warn("vm %s - %s is deprecated and was renamed to %s" % (vmid, key, _DEPRECATED_LXC_KEYS[key]))
+        return 1
+    if key in _VALID_LXC_KEYS:
+        return _VALID_LXC_KEYS[key]
+    if key.startswith("lxc.cgroup."):
+        warn("vm %s - %s is deprecated, this will be a hard error in the future!" % (vmid, key))
+        return 1
+    return 1 if key.startswith(("lxc.cgroup2.", "lxc.prlimit.", "lxc.net.")) else 0
 
 
 def parse_config(raw, vmid=None, warn=None, strict=False):
     """Parse the text of a CT config.  ``warn(msg)`` receives non-fatal problems."""
     res = {"digest": hashlib.sha1(raw.encode("utf-8", "surrogateescape")).hexdigest(), "snapshots": {}, "pending": {}}
 
+    def always_warn(msg):
+        if warn is not None:
+            warn(msg)
+
     def handle_error(msg):
         if strict:
             raise ValueError(msg)
-        if warn is not None:
-            warn(msg)
+        always_warn(msg)
 
     conf = res
     descr = ""
@@ -78,13 +130,15 @@ def parse_config(raw, vmid=None, warn=None, strict=False):
         m = re.match(r"^(lxc\.[a-z0-9_\-.]+)(:|\s*=)\s*(.*?)\s*$", line)
         if m:
             key, value = m.group(1), m.group(3)
-            validity = _lxc_key_validity(key)
+            validity = _lxc_key_validity(vmid, key, always_warn)
             if key == "lxc.environment.runtime":
                 conf["env"] = value if conf.get("env") is None else conf["env"] + "\0" + value
-            elif validity is True:
+            elif validity == 1:
                 conf.setdefault("lxc", []).append([key, value])
-            else:
+            elif validity:
                 handle_error("vm %s - %s: %s" % (vmid, key, validity))
+            else:
+                handle_error("vm %s - unable to parse config: %s" % (vmid, line))
             continue
         m = re.match(r"^(description):\s*(.*\S)\s*$", line)
         if m:
@@ -173,70 +227,11 @@ def write_config(conf):
     return raw
 
 
-# ---- pending delete helpers (PVE::AbstractConfig) -------------------------------------------
-
-def parse_pending_delete(value):
-    """``delete: a,!b`` -> {key: {"force": bool}} in file order."""
-    out = {}
-    for item in [x for x in re.split(r"[,;\s]+", value or "") if x]:
-        force = item.startswith("!")
-        key = item[1:] if force else item
-        out[key] = {"force": force}
-    return out
+# The LXC guest type of the guest layer (pve-container PVE::LXC::Config).
+LXC = register_guest_type(GuestType(name="lxc", conf_dir="lxc", label="CT", lock_dir="/run/lock/lxc",
+                                    lock_name="pve-config-{vmid}.lock", parse=parse_config, render=write_config))
 
 
-def print_pending_delete(d):
-    return ",".join(("!" if v["force"] else "") + k for k, v in d.items())
-
-
-def add_to_pending_delete(conf, key, force=False):
-    pend = conf.setdefault("pending", {})
-    d = parse_pending_delete(pend.get("delete"))
-    d[key] = {"force": force}
-    pend["delete"] = print_pending_delete(d)
-
-
-def remove_from_pending_delete(conf, key):
-    pend = conf.setdefault("pending", {})
-    d = parse_pending_delete(pend.get("delete"))
-    d.pop(key, None)
-    if d:
-        pend["delete"] = print_pending_delete(d)
-    else:
-        pend.pop("delete", None)
-
-
-def cleanup_pending(conf):
-    """Drop pending values equal to the current ones and deletions of unset keys."""
-    changes = False
-    pend = conf.setdefault("pending", {})
-    for k in list(pend):
-        if k == "delete":
-            continue
-        if k in conf and str(conf[k]) == str(pend[k]):
-            del pend[k]
-            changes = True
-    d = parse_pending_delete(pend.get("delete"))
-    for k in list(d):
-        if k not in conf:
-            del d[k]
-            changes = True
-    if d:
-        pend["delete"] = print_pending_delete(d)
-    else:
-        pend.pop("delete", None)
-    return changes
-
-
-def load_current_config(conf, current=False):
-    """GuestHelpers/AbstractConfig load_current_config: merge pending unless ``current``."""
-    res = {k: v for k, v in conf.items() if k not in ("snapshots", "pending")}
-    if not current:
-        pend = conf.get("pending", {})
-        for k, v in pend.items():
-            if k == "delete":
-                continue
-            res[k] = v
-        for k in parse_pending_delete(pend.get("delete")):
-            res.pop(k, None)
-    return res
+def lxc_configs(state, node=None) -> GuestConfigs:
+    """The CT config store of ``state``'s node (or ``node``)."""
+    return GuestConfigs(state, LXC, node)

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault injection (``pvesim fault ...``), stored in ``<state>/.pvesim/faults.json``.
 
 Kinds are PVE's own names: task types (``vzcreate``, ``vzstart``, ``vzstop``, ``vzshutdown``,
@@ -166,7 +169,9 @@ def hold_lock(state, vmid, seconds):
 
     Returns the holder's pid once the lock is held.
     """
-    path = state.lock_file(vmid)
+    from .config import lxc_configs
+
+    path = lxc_configs(state).lock_host_path(vmid)
     path.parent.mkdir(parents=True, exist_ok=True)
     rfd, wfd = os.pipe()
     child = os.fork()

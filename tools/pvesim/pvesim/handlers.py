@@ -1,8 +1,11 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The API handler layer shared by every front end (``pct``, ``pvesh``, the HTTPS server).
 
 As in PVE (contract §0.1) there is one in-process handler per REST endpoint::
 
-    @api("GET", "/nodes/{node}/lxc/{vmid}/config", params={...}, name="vm_config")
+    @api("GET", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params={...}, name="vm_config")
     def vm_config(env, params): ...
 
 * ``env`` (:class:`Env`) carries the authenticated user (``root@pam``, ``user@pve!token``), the
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 
 from . import schema
 
@@ -140,8 +144,34 @@ class Env:
 # Registry
 # --------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Perm:
+    """An endpoint's ``permissions => { check => ['perm', <path>, [<privs>], any => 1] }``,
+    checked before the handler runs (``None`` on :func:`api`: any authenticated user, PVE's
+    ``user => 'all'``).  ``path`` uses the request's parameters (``/vms/{vmid}``); ``or_pool``
+    adds create_vm's alternative ``['perm', '/pool/{pool}', <privs>, require_param => 'pool']``.
+    Handlers make their finer checks themselves through ``env.check_perm``."""
+
+    path: str
+    privs: tuple
+    any_of: bool = False
+    or_pool: bool = False
+
+    def check(self, env: Env, params: dict) -> None:
+        try:
+            acl_path = self.path.format(**{k: params[k] for k in re.findall(r"\{(\w+)\}", self.path)})
+        except KeyError:  # an unresolved parameter fails the check, as in PVE
+            acl_path = None
+        if acl_path is not None and env.check_perm(acl_path, self.privs, any_of=self.any_of, noerr=True):
+            return
+        if self.or_pool and params.get("pool") and env.check_perm("/pool/%s" % params["pool"], self.privs, noerr=True):
+            return
+        raise perm_error("%s, %s" % (acl_path or self.path, ("|" if self.any_of else ", ").join(self.privs)))
+
+
 class Handler:
-    def __init__(self, method, path, func, params, name, returns=None, protected=False, description=""):
+    def __init__(self, method, path, func, params, name, returns=None, protected=False, description="",
+                 upload=False, perm=None):
         self.method = method
         self.path = path
         self.func = func
@@ -150,6 +180,10 @@ class Handler:
         self.returns = returns
         self.protected = protected
         self.description = description
+        # takes a multipart file upload: the HTTP server spools the file part and passes its
+        # name as ``tmpfilename``; the handler's task then owns (and removes) that file
+        self.upload = upload
+        self.perm = perm
         # ``{name}`` matches one path component, ``{name*}`` the rest of the path (a volume id
         # such as ``local:vztmpl/x.tar.zst``, as PVE's ``{volume}`` does).
         self.path_params = re.findall(r"\{(\w+)\*?\}", path)
@@ -164,27 +198,31 @@ class Handler:
 _REGISTRY = []
 
 
-def api(method, path, params=None, name=None, returns=None, protected=False, description=""):
-    """Register ``func`` as the handler of ``method path``."""
+def api(method, path, params=None, name=None, returns=None, protected=False, description="", upload=False,
+        perm=None):
+    """Register ``func`` as the handler of ``method path``; ``perm`` (:class:`Perm`) is its
+    ``permissions`` check.  A ``{node}`` in the path is checked against the local node before
+    the handler runs (``no such cluster node``)."""
 
     def deco(func):
-        _REGISTRY.append(Handler(method.upper(), path, func, params, name or func.__name__, returns, protected, description))
+        _REGISTRY.append(Handler(method.upper(), path, func, params, name or func.__name__, returns, protected, description,
+                                 upload, perm))
         return func
 
     return deco
 
 
 def _load_all():
-    # Importing the modules registers their handlers.  Optional modules (the HTTP/auth side
-    # lives in a parallel work stream) are imported when present.
+    """Import every module of the package and its subpackages: a handler module registers its
+    endpoints with ``@api`` when it is imported, so a new one (a ``qemu`` package, say) needs no
+    list to be added to."""
     import importlib
+    import pkgutil
 
-    for mod in ("lxc_api", "snapshots", "cluster_api", "storage_api", "pveam", "auth", "access_api"):
-        try:
-            importlib.import_module("pvesim." + mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != "pvesim." + mod:
-                raise
+    package = importlib.import_module(__package__)
+    for info in pkgutil.walk_packages(package.__path__, __package__ + "."):
+        if info.name.rsplit(".", 1)[-1] != "__main__":
+            importlib.import_module(info.name)
 
 
 _loaded = False
@@ -230,4 +268,6 @@ def call(env, method, path, params=None, cli=False):
     merged = dict(params or {})
     merged.update(pparams)
     typed = schema.validate(handler.params, merged, cli=cli)
+    if "node" in handler.path_params and typed.get("node") != env.state.node:
+        raise PVEError("no such cluster node '%s'" % typed.get("node"))
     return handler.func(env, typed)

@@ -1,16 +1,19 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """LXC REST handlers (PVE::API2::LXC, ::Config, ::Status, ::Snapshot subset).  Contract §3, §4, §6."""
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 
 from . import config as cfgmod
-from . import faults, oci, storage
+from . import faults, oci, pending, storage
+from .auth import AuthStore
 from .backend import get_backend
-from .handlers import PVEError, api, param_error, perm_error
+from .handlers import Perm, PVEError, api, param_error, perm_error
 from .lxcschema import (
     API_CONFIG_KEYS,
     FASTPLUG,
@@ -25,8 +28,8 @@ from .lxcschema import (
     split_list,
     unique_tags,
 )
-from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid_list
-from .state import LockTimeout, lock_file, perl_sorted
+from .schema import NODE, STORAGE, VMID, FormatError, Param, fmt_configid, fmt_configid_list
+from .state import perl_sorted
 from .tasks import fork_worker
 
 # --------------------------------------------------------------------------------------------
@@ -34,45 +37,40 @@ from .tasks import fork_worker
 # --------------------------------------------------------------------------------------------
 
 
-def check_node(env, node):
-    if node != env.state.node:
-        raise PVEError("no such cluster node '%s'" % node)
+# update_vm's permission (API2/LXC/Config.pm): any of the VM.Config.* privileges
+VM_CONFIG_PRIVS = ("VM.Config.Disk", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network",
+                   "VM.Config.HWType", "VM.Config.Options", "VM.Config.Cloudinit")
 
 
-def conf_rel(env, vmid):
-    return env.state.ct_conf_rel(vmid)
+def _configs(env):
+    return cfgmod.lxc_configs(env.state)
 
 
 def load_config(env, vmid):
-    rel = conf_rel(env, vmid)
-    raw = env.state.read_pve_file(rel)
-    if raw is None:
-        raise PVEError("Configuration file '%s' does not exist" % rel)
-    return cfgmod.parse_config(raw, vmid=vmid, warn=lambda m: None)
+    # parse_pct_config warns on STDERR (a CLI shows it; pveproxy only logs it)
+    return _configs(env).load(vmid, warn=_config_warning(env))
+
+
+def _config_warning(env):
+    if env.rpc != "cli":
+        return lambda message: None
+    return lambda message: env.stderr.write(message + "\n")
 
 
 def write_config(env, vmid, conf):
-    env.state.write_pve_file(conf_rel(env, vmid), cfgmod.write_config(conf))
+    _configs(env).write(vmid, conf)
 
 
 def config_exists(env, vmid):
-    return env.state.ct_conf_path(vmid).exists()
+    return _configs(env).exists(vmid)
 
 
-@contextlib.contextmanager
 def lock_config(env, vmid, timeout=10):
     """PVE::AbstractConfig::lock_config: flock pve-config-<vmid>.lock, 10 s (5 s at create)."""
-    stderr = env.stderr if env.rpc == "cli" else io.StringIO()
-    try:
-        with lock_file(env.state.lock_file(vmid), timeout, env.state.lock_file_pve(vmid), stderr=stderr):
-            yield
-    except LockTimeout as exc:
-        raise PVEError(str(exc)) from None
+    return _configs(env).lock(vmid, timeout, stderr=env.stderr if env.rpc == "cli" else None)
 
 
-def check_lock(conf):
-    if conf.get("lock"):
-        raise PVEError("CT is locked (%s)" % conf["lock"])
+check_lock = cfgmod.LXC.check_lock
 
 
 def check_protection(conf, msg):
@@ -164,7 +162,7 @@ def vmstatus(env, vmid, conf, backend=None, running=None):
 
 
 def list_ct_ids(env):
-    d = env.state.ct_conf_path(0).parent
+    d = _configs(env).directory()
     out = []
     if d.is_dir():
         for f in d.iterdir():
@@ -261,6 +259,11 @@ def _mac_prefix(env):
     return env.state.datacenter_config().get("mac_prefix") or "BC:24:11"
 
 
+def _stdout_lines(env):
+    """Output of storage tools outside a task goes to the caller's STDOUT, a line each."""
+    return lambda line: env.stdout.write(line + "\n")
+
+
 def apply_pending_mountpoint(env, vmid, conf, opt, running):
     mp = parse_volume(opt, conf["pending"][opt])
     if mp["type"] == "volume":
@@ -270,7 +273,7 @@ def apply_pending_mountpoint(env, vmid, conf, opt, running):
             if not sid:
                 raise PVEError("missing storage for new volume '%s'" % mp["volume"])
             size_kib = int(float(m.group(3)) * 1024) * 1024
-            volid = storage.alloc_disk(env.state, sid, int(vmid), size_kib)
+            volid = storage.alloc_disk(env.state, sid, int(vmid), size_kib, log=_stdout_lines(env))
             mp["volume"] = volid
             mp["size"] = size_kib * 1024
         else:
@@ -327,13 +330,13 @@ def hotplug_pending(env, vmid, conf, selection):
             continue
         if opt in FASTPLUG:
             conf[opt] = pend.pop(opt)
-    for opt in perl_sorted(cfgmod.parse_pending_delete(pend.get("delete")).keys()):
+    for opt in perl_sorted(pending.parse_pending_delete(pend.get("delete")).keys()):
         if selection is not None and opt not in selection:
             continue
         if opt in FASTPLUG or re.match(r"^unused\d+$", opt) or opt in ("swap", "cpulimit", "cpuunits") or re.match(r"^net\d$", opt):
             try:
                 if re.match(r"^unused\d+$", opt) and conf.get(opt):
-                    storage.free_volume(env.state, conf[opt])
+                    storage.free_volume(env.state, conf[opt], log=_stdout_lines(env))
                 elif opt == "swap":
                     hotplug_memory(None, 0)
                 elif opt in ("cpulimit", "cpuunits"):
@@ -344,7 +347,7 @@ def hotplug_pending(env, vmid, conf, selection):
                 errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
                 continue
             conf.pop(opt, None)
-            cfgmod.remove_from_pending_delete(conf, opt)
+            pending.remove_from_pending_delete(conf, opt)
     for opt in perl_sorted(list(pend.keys())):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
@@ -391,7 +394,7 @@ def hotplug_pending(env, vmid, conf, selection):
 def apply_pending(env, vmid, conf, selection):
     errors = {}
     pend = conf["pending"]
-    for opt in perl_sorted(cfgmod.parse_pending_delete(pend.get("delete")).keys()):
+    for opt in perl_sorted(pending.parse_pending_delete(pend.get("delete")).keys()):
         if selection is not None and opt not in selection:
             continue
         try:
@@ -400,13 +403,13 @@ def apply_pending(env, vmid, conf, selection):
                 if mp["type"] == "volume":
                     add_unused_volume(conf, mp["volume"])
             elif re.match(r"^unused\d+$", opt) and conf.get(opt):
-                storage.free_volume(env.state, conf[opt])
+                storage.free_volume(env.state, conf[opt], log=_stdout_lines(env))
         except PVEError as exc:
             errors[opt] = "unable to apply pending change %s : %s" % (opt, exc.message)
             continue
         conf.pop(opt, None)
-        cfgmod.remove_from_pending_delete(conf, opt)
-    cfgmod.cleanup_pending(conf)
+        pending.remove_from_pending_delete(conf, opt)
+    pending.cleanup_pending(conf)
     for opt in perl_sorted(list(pend.keys())):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
@@ -424,11 +427,22 @@ def apply_pending(env, vmid, conf, selection):
     return errors
 
 
+def _check_hookscript(state, volid: str) -> None:
+    """pve-guest-common GuestHelpers.pm ``check_hookscript``."""
+    path, vtype = storage.volume_path(state, volid)
+    if vtype != "snippets":
+        raise PVEError("'%s' is not in the snippets directory" % volid)
+    if not path.is_file():
+        raise PVEError("script '%s' does not exist" % volid)
+    if not os.access(str(path), os.X_OK):
+        raise PVEError("script '%s' is not executable" % volid)
+
+
 def update_pct_config(env, vmid, conf, running, param, delete, revert):
     conf.setdefault("pending", {})
     for opt in revert:
         conf["pending"].pop(opt, None)
-        cfgmod.remove_from_pending_delete(conf, opt)
+        pending.remove_from_pending_delete(conf, opt)
     modified = set()
     for opt in delete:
         if opt not in conf and opt not in conf["pending"]:
@@ -442,7 +456,7 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
             check_protection(conf, "can't remove CT %s drive '%s'" % (vmid, opt))
         elif opt == "unprivileged":
             raise PVEError("unable to delete read-only option: '%s'" % opt)
-        cfgmod.add_to_pending_delete(conf, opt)
+        pending.add_to_pending_delete(conf, opt)
     scfg_all = env.state.storage_config()
     for opt in perl_sorted(param.keys()):
         modified.add(opt)
@@ -459,6 +473,8 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
                     raise PVEError("storage '%s' does not allow content type 'rootdir' (Container)" % sid)
         elif opt == "nameserver" or opt == "searchdomain":
             value = " ".join(split_list(value))
+        elif opt == "hookscript":
+            _check_hookscript(env.state, value)
         elif opt == "unprivileged":
             raise PVEError("unable to modify read-only option: '%s'" % opt)
         elif opt == "tags":
@@ -478,8 +494,8 @@ def update_pct_config(env, vmid, conf, running, param, delete, revert):
             if not dev.get("path"):
                 raise PVEError("Path is not defined for passthrough device %s" % opt)
         conf["pending"][opt] = value if isinstance(value, str) else str(value)
-        cfgmod.remove_from_pending_delete(conf, opt)
-    cfgmod.cleanup_pending(conf)
+        pending.remove_from_pending_delete(conf, opt)
+    pending.cleanup_pending(conf)
     if running:
         return hotplug_pending(env, vmid, conf, modified)
     return apply_pending(env, vmid, conf, modified)
@@ -544,7 +560,6 @@ def _nv(**extra):
 
 @api("GET", "/nodes/{node}/lxc", params={"node": NODE}, name="vmlist")
 def vmlist(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vmlist")
     backend = get_backend(env.state)
     out = []
@@ -561,23 +576,19 @@ def vmlist(env, p):
 
 @api("GET", "/nodes/{node}/lxc/{vmid}", params=NV, name="vmdiridx")
 def vmdiridx(env, p):
-    check_node(env, p["node"])
     load_config(env, p["vmid"])
     return [{"subdir": s} for s in ("config", "pending", "status", "vncproxy", "termproxy", "vncwebsocket", "spiceproxy",
                                     "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize", "interfaces")]
 
 
-@api("POST", "/nodes/{node}/lxc", params=CREATE_PARAMS, name="create_vm", protected=True)
+@api("POST", "/nodes/{node}/lxc", perm=Perm("/vms/{vmid}", ("VM.Allocate",), or_pool=True), params=CREATE_PARAMS, name="create_vm", protected=True)
 def create_vm(env, p):
     st = env.state
-    check_node(env, p["node"])
     faults.check(st, "create_vm")
     vmid = int(p["vmid"])
     start_after = p.get("start")
     unprivileged = p.get("unprivileged")
     restore = p.get("restore")
-    if restore:
-        raise PVEError("pvesim: restore from backup archives is not simulated")
     if p.get("cpuunits") is not None:
         p["cpuunits"] = clamp_cpu_shares(env, p["cpuunits"])
     if unprivileged is None:
@@ -593,8 +604,11 @@ def create_vm(env, p):
         for line in ssh_keys.splitlines():
             if line.strip() and not line.strip().startswith("#") and not re.match(r"^\s*(\S+\s+)?(ssh-|ecdsa-|sk-)\S+\s+\S+", line):
                 raise PVEError("unable to parse ssh public keys")
+    pool = p.get("pool")
+    if pool is not None:
+        AuthStore(st.pve_path("")).check_pool_exist(pool)
     if not env.check_perm("/vms/%d" % vmid, ["VM.Allocate"], noerr=True) and \
-            not (p.get("pool") and env.check_perm("/pool/%s" % p["pool"], ["VM.Allocate"], noerr=True)):
+            not (pool and env.check_perm("/pool/%s" % pool, ["VM.Allocate"], noerr=True)):
         raise perm_error()
     ostemplate = p["ostemplate"]
     stor = p.get("storage") or "local"
@@ -605,7 +619,9 @@ def create_vm(env, p):
     # template volume access
     if ostemplate == "-":
         raise PVEError("pipe requires cli environment" if env.rpc != "cli" else "pipe can only be used with restore tasks")
-    archive_path, archive_display = _resolve_template(env, ostemplate)
+    archive_path, archive_display = _resolve_template(env, ostemplate, "backup" if restore else "vztmpl")
+    if restore:
+        raise PVEError("pvesim: restore from backup archives is not simulated")
 
     used_storages = set()
 
@@ -670,7 +686,7 @@ def create_vm(env, p):
                 if m:
                     sid = m.group(2) or stor
                     size_kib = int(float(m.group(3)) * 1024) * 1024
-                    volid = storage.alloc_disk(st, sid, vmid, size_kib)
+                    volid = storage.alloc_disk(st, sid, vmid, size_kib, log=worker.log)
                     vollist.append(volid)
                     mp["volume"] = volid
                     mp["size"] = size_kib * 1024
@@ -683,10 +699,13 @@ def create_vm(env, p):
             msg = faults.take_create_after_alloc(st)
             if msg is not None:
                 raise PVEError(msg)
-            if not archive_path.exists():
+            if not archive_path.is_file():
                 # PVE's OCI-format probe warns first, then the extraction dies with the same text
-                worker.log("volume '%s' does not exist" % ostemplate)
-                raise PVEError("volume '%s' does not exist" % ostemplate)
+                # (pve-storage abs_filesystem_path: a host path that is no file, or activate_volume)
+                missing = ("can't find file '%s'" % ostemplate if ostemplate.startswith("/")
+                           else "volume '%s' does not exist" % ostemplate)
+                worker.log(missing)
+                raise PVEError(missing)
             rootfs = parse_volume("rootfs", conf["rootfs"])
             rootdir, _vtype = storage.volume_path(st, rootfs["volume"])
             unpriv = str(conf.get("unprivileged", "0")) == "1"
@@ -718,8 +737,7 @@ def create_vm(env, p):
                     conf["ostype"] = detected
                 elif detected != conf["ostype"]:
                     worker.log("got unexpected ostype (%s != %s)" % (detected, conf["ostype"]))
-            conf["lock"] = "create"
-            write_config(env, vmid, dict(conf))
+            write_config(env, vmid, dict(conf))  # "safe config (after OS detection)", as create_vm
             backend.post_create(worker, conf, vmid, rootdir, password, ssh_keys)
             conf.setdefault("hostname", "CT%d" % vmid)
             if not conf.get("hostname"):
@@ -728,10 +746,12 @@ def create_vm(env, p):
                 conf["memory"] = "512"
             if conf.get("swap") is None:
                 conf["swap"] = "512"
-            conf.pop("lock", None)
+            # the create lock only lived in the file: a `lock` the caller gave is kept
             write_config(env, vmid, conf)
+            if pool:
+                AuthStore(st.pve_path("")).add_vm_to_pool(vmid, pool)
         except BaseException as exc:
-            _discard_half_made_ct(st, vmid, vollist)
+            _discard_half_made_ct(st, vmid, vollist, worker.log)
             with contextlib.suppress(Exception):
                 backend.destroy(vmid)
             raise PVEError("%s %s" % (emsg, getattr(exc, "message", None) or str(exc))) from None
@@ -798,46 +818,46 @@ def _arch_from_name(name):
     return m.group(1) if m else "amd64"
 
 
-def _resolve_template(env, ostemplate):
+def _resolve_template(env, ostemplate, content_type):
     st = env.state
     if ostemplate.startswith("/"):
         if not env.is_root_pam:
             raise PVEError("Only root can pass arbitrary filesystem paths.")
-        path = st.host_path(ostemplate)
-        if not path.exists():
-            raise PVEError("can't find file '%s'" % ostemplate)
-        return path, ostemplate
-    sid, volname = storage.parse_volume_id(ostemplate)
+        # a missing file fails inside the create task (restore_archive -> abs_filesystem_path)
+        return st.host_path(ostemplate), ostemplate
+    # pve-storage Storage.pm check_volume_access
+    sid, _volname = storage.parse_volume_id(ostemplate)
     scfg = storage.storage_check_enabled(st, sid)
-    if not volname.startswith("vztmpl/"):
-        raise PVEError("unable to use volume %s - content type needs to be 'vztmpl'" % ostemplate)
+    path, vtype = storage.volume_path(st, ostemplate)
+    if vtype != content_type:
+        raise PVEError("unable to use volume %s - content type needs to be '%s'" % (ostemplate, content_type))
     if not env.is_root_pam:
         env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
-    path, _vtype = storage.volume_path(st, ostemplate)
     display = "/var/lib/vz/template/cache/%s" % path.name
     if scfg.get("path"):
         display = "%s/template/cache/%s" % (scfg["path"].rstrip("/"), path.name)
     return path, display
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/config", params=_nv(current=Param("boolean", default=0),
-                                                          snapshot=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40)),
+@api("GET", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=_nv(current=Param("boolean", default=0),
+                                                          snapshot=Param("string", format=fmt_configid, max_length=40)),
      name="vm_config")
 def vm_config(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_config")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
+    if p.get("snapshot") and p.get("current"):
+        # pve-container API2/LXC/Config.pm vm_config
+        conflict = "cannot use 'snapshot' parameter with 'current'"
+        raise param_error({"snapshot": conflict, "current": conflict})
     if p.get("snapshot"):
-        if p.get("current"):
-            raise param_error({"snapshot": "option conflicts with other option 'current'"})
         snap = conf["snapshots"].get(p["snapshot"])
         if snap is None:
             raise PVEError("snapshot '%s' does not exist" % p["snapshot"])
         res = dict(snap)
     else:
-        res = cfgmod.load_current_config(conf, current=bool(p.get("current")))
+        res = pending.load_current_config(conf, current=bool(p.get("current")))
     res.pop("snapshots", None)
     res.pop("pending", None)
     res["digest"] = conf["digest"]
@@ -846,9 +866,6 @@ def vm_config(env, p):
     if res.get("env") is not None and not env.check_perm("/vms/%d" % vmid, ["VM.Config.Options"], noerr=True):
         res.pop("env")
     return typed_config(res)
-
-
-_INT_KEYS = None
 
 
 def typed_config(conf):
@@ -865,9 +882,8 @@ def typed_config(conf):
     return out
 
 
-@api("PUT", "/nodes/{node}/lxc/{vmid}/config", params=UPDATE_PARAMS, name="update_vm", protected=True)
+@api("PUT", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", VM_CONFIG_PRIVS, any_of=True), params=UPDATE_PARAMS, name="update_vm", protected=True)
 def update_vm(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "update_vm")
     vmid = p.pop("vmid")
     p.pop("node")
@@ -910,50 +926,23 @@ def update_vm(env, p):
     return None
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/pending", params=NV, name="vm_pending")
+@api("GET", "/nodes/{node}/lxc/{vmid}/pending", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_pending")
 def vm_pending(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_pending")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
-    return pending_array(conf)
+    return pending.pending_array(conf, raw_keys=("lxc",))
 
 
-def pending_array(conf):
-    """GuestHelpers::config_with_pending_array (digest and env included, raw lxc skipped)."""
-    res = []
-    pend = dict(conf.get("pending", {}))
-    dels = cfgmod.parse_pending_delete(pend.get("delete"))
-    for k in perl_sorted(conf.keys()):
-        if k in ("pending", "snapshots", "lxc"):
-            continue
-        item = {"key": k, "value": conf[k]}
-        if pend.get(k) is not None:
-            item["pending"] = pend.pop(k)
-        if k in dels:
-            item["delete"] = 2 if dels.pop(k)["force"] else 1
-        res.append(item)
-    for k in perl_sorted(pend.keys()):
-        if k == "delete":
-            continue
-        res.append({"key": k, "pending": pend[k]})
-    for k in dels:
-        # PVE tests the {force => ...} hash itself here, which is always true
-        res.append({"key": k, "delete": 2})
-    return res
-
-
-@api("GET", "/nodes/{node}/lxc/{vmid}/status", params=NV, name="vmcmdidx")
+@api("GET", "/nodes/{node}/lxc/{vmid}/status", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vmcmdidx")
 def vmcmdidx(env, p):
-    check_node(env, p["node"])
     load_config(env, p["vmid"])
     return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", params=NV, name="vm_status")
+@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_status")
 def vm_status(env, p):
-    check_node(env, p["node"])
     faults.check(env.state, "vm_status")
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
@@ -986,10 +975,10 @@ def _do_start(env, vmid, worker, skiplock):
     backend.start(worker, conf, vmid)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
      name="vm_start", protected=True)
 def vm_start(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
@@ -1005,10 +994,10 @@ def vm_start(env, p):
     return fork_worker(env, "vzstart", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
      name="vm_stop", protected=True)
 def vm_stop(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
@@ -1027,11 +1016,11 @@ def vm_stop(env, p):
     return fork_worker(env, "vzstop", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", params=_nv(timeout=Param("integer", minimum=0, default=60),
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(timeout=Param("integer", minimum=0, default=60),
                                                                     forceStop=Param("boolean", default=0)),
      name="vm_shutdown", protected=True)
 def vm_shutdown(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     timeout = p.get("timeout", 60)
@@ -1050,10 +1039,10 @@ def vm_shutdown(env, p):
     return fork_worker(env, "vzshutdown", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
+@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
+     params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
      protected=True)
 def vm_reboot(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     backend = get_backend(env.state)
@@ -1073,11 +1062,11 @@ def vm_reboot(env, p):
     return fork_worker(env, "vzreboot", vmid, realcmd)
 
 
-@api("DELETE", "/nodes/{node}/lxc/{vmid}", params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
+@api("DELETE", "/nodes/{node}/lxc/{vmid}", perm=Perm("/vms/{vmid}", ("VM.Allocate",)),
+     params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
                                                       **{"destroy-unreferenced-disks": Param("boolean")}),
      name="destroy_vm", protected=True)
 def destroy_vm(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     st = env.state
@@ -1112,7 +1101,7 @@ def destroy_vm(env, p):
                     continue
                 with contextlib.suppress(PVEError):
                     if storage.volume_exists(st, volid):
-                        storage.free_volume(st, volid)
+                        storage.free_volume(st, volid, log=worker.log)
             if p.get("destroy-unreferenced-disks"):
                 # also every volume of this vmid on any storage that the config does not reference
                 for sid, scfg in st.storage_config().items():
@@ -1120,19 +1109,18 @@ def destroy_vm(env, p):
                         continue
                     with contextlib.suppress(PVEError):
                         for v in storage.list_volumes(st, sid, vmid=vmid):
-                            storage.free_volume(st, v["volid"])
+                            storage.free_volume(st, v["volid"], log=worker.log)
             backend.destroy(vmid)
             if p.get("purge"):
                 worker.log("purging CT %d from related configurations.." % vmid)
             with contextlib.suppress(FileNotFoundError):
-                st.ct_conf_path(vmid).unlink()
+                cfgmod.lxc_configs(st).remove(vmid)
 
     return fork_worker(env, "vzdestroy", vmid, realcmd)
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/template", params=NV, name="template", protected=True)
+@api("POST", "/nodes/{node}/lxc/{vmid}/template", perm=Perm("/vms/{vmid}", ("VM.Allocate",)), params=NV, name="template", protected=True)
 def template(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     backend = get_backend(env.state)
@@ -1166,14 +1154,14 @@ def template(env, p):
     return None
 
 
-@api("PUT", "/nodes/{node}/lxc/{vmid}/resize", params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
+@api("PUT", "/nodes/{node}/lxc/{vmid}/resize", perm=Perm("/vms/{vmid}", ("VM.Config.Disk",)),
+     params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
                                                           size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
                                                           digest=Param("string", max_length=40)),
      name="resize_vm", protected=True)
 def resize_vm(env, p):
     from .lxcschema import parse_size
 
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Config.Disk"])
     st = env.state
@@ -1214,10 +1202,9 @@ def resize_vm(env, p):
         return fork_worker(env, "resize", vmid, realcmd)
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/interfaces", params=NV, name="ip")
+@api("GET", "/nodes/{node}/lxc/{vmid}/interfaces", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="ip")
 def interfaces(env, p):
     """PVE::LXC::get_interfaces: ``ip --json a`` in the CT's netns; null when not running."""
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
@@ -1265,9 +1252,8 @@ def interfaces(env, p):
     return res
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", params=NV, name="snapshot_list")
+@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="snapshot_list")
 def snapshot_list(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
@@ -1287,16 +1273,17 @@ def snapshot_list(env, p):
     return res
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/clone", params=_nv(
+@api("POST", "/nodes/{node}/lxc/{vmid}/clone", perm=Perm("/vms/{vmid}", ("VM.Clone",)), params=_nv(
     newid=VMID, hostname=Param("string", max_length=255), description=Param("string"), pool=Param("string"),
     snapname=Param("string", pattern=r"[a-zA-Z][a-zA-Z0-9_\-]+", max_length=40), storage=STORAGE, full=Param("boolean"),
     target=Param("string"), bwlimit=Param("number", minimum=0)), name="clone_vm", protected=True)
 def clone_vm(env, p):
     """PVE::API2::LXC clone_vm (same node only)."""
-    check_node(env, p["node"])
     st = env.state
     vmid, newid = p["vmid"], p["newid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Clone"])
+    if p.get("pool") is not None:
+        AuthStore(st.pve_path("")).check_pool_exist(p["pool"])
     env.check_perm("/vms/%d" % newid, ["VM.Allocate"])
     target = p.get("target")
     if target and target not in (st.node, "localhost"):
@@ -1374,7 +1361,7 @@ def clone_vm(env, p):
     except PVEError:
         unlock_source()
         with contextlib.suppress(OSError):
-            st.ct_conf_path(newid).unlink()
+            cfgmod.lxc_configs(st).remove(newid)
         raise
 
     def realcmd(worker):
@@ -1395,7 +1382,7 @@ def clone_vm(env, p):
                     worker.log("create linked clone of mount point %s (%s)" % (opt, volid))
                 target_sid = storage_id or volid.split(":", 1)[0]
                 size = storage.volume_size(st, volid) or 0
-                newvol = storage.alloc_disk(st, target_sid, newid, size // 1024)
+                newvol = storage.alloc_disk(st, target_sid, newid, size // 1024, log=worker.log)
                 newvols.append(newvol)
                 dst, _vtype = storage.volume_path(st, newvol)
                 storage.copy_volume_data(src_path, dst)
@@ -1417,7 +1404,7 @@ def clone_vm(env, p):
                 c.pop("lock", None)
                 write_config(env, newid, c)
         except BaseException as exc:
-            _discard_half_made_ct(st, newid, newvols)
+            _discard_half_made_ct(st, newid, newvols, worker.log)
             unlock_source()
             raise PVEError("clone failed: %s" % (getattr(exc, "message", None) or exc)) from None
         unlock_source()
@@ -1425,10 +1412,10 @@ def clone_vm(env, p):
     return fork_worker(env, "vzclone", vmid, realcmd)
 
 
-def _discard_half_made_ct(st, vmid, volids):
+def _discard_half_made_ct(st, vmid, volids, log):
     """What a failed create or clone leaves: free its new volumes and drop its config, as PVE does."""
     for volid in volids:
         with contextlib.suppress(Exception):
-            storage.free_volume(st, volid)
+            storage.free_volume(st, volid, log=log)
     with contextlib.suppress(OSError):
-        st.ct_conf_path(vmid).unlink()
+        cfgmod.lxc_configs(st).remove(vmid)

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The container configuration schema (contract §4) and PVE's property-string machinery."""
 
 from __future__ import annotations
@@ -6,7 +9,7 @@ import ipaddress
 import random
 import re
 
-from .schema import FormatError, Param, check_value
+from .schema import FormatError, Param, PropertyFormatError, check_value
 
 MAX_MOUNT_POINTS = 256
 MAX_NETS = 32
@@ -69,38 +72,52 @@ class PropDesc:
 
 
 def parse_property_string(desc, data):
-    """PVE::JSONSchema::parse_property_string: returns {key: typed value}.  Raises FormatError."""
-    res = {}
+    """PVE::JSONSchema::parse_property_string: returns {key: typed value}.
+
+    A malformed list dies at once (``invalid key in comma-separated list property: k``,
+    ``duplicate key ...``); the values are then checked together and their errors raised as one
+    :class:`PropertyFormatError` (``format error`` + one line per key)."""
+    raw = {}
     for part in str(data).split(","):
-        if part == "":
+        if part.strip() == "":
             continue
         if "=" in part:
-            k, v = part.split("=", 1)
+            m = re.match(r"^([^=]+)=(.+)$", part, re.S)
+            if not m:
+                raise FormatError("missing key in comma-separated list property")
+            k, v = m.group(1), m.group(2)
+            if k in raw:
+                raise FormatError("duplicate key in comma-separated list property: %s" % k)
             if k not in desc.keys:
                 raise FormatError("invalid key in comma-separated list property: %s" % k)
         else:
             k, v = desc.default_key, part
             if k is None:
                 raise FormatError("value without key, but schema does not define a default key")
-        if k in res:
-            raise FormatError("duplicate key in comma-separated list property: %s" % k)
-        p = desc.keys[k]
+            if k in raw:
+                raise FormatError("duplicate key in comma-separated list property: %s" % k)
+        raw[k] = v
+    res = {}
+    errors = {}
+    for k, p in desc.keys.items():
+        if k not in raw:
+            if k in desc.required or (k == desc.default_key and not p.optional):
+                errors[k] = "property is missing and it is not optional"
+            continue
+        v = raw[k]
         try:
             if k in desc.disk_size_keys:
                 if parse_size(v) is None:
-                    raise ValueError("unable to parse size '%s'" % v)
+                    raise ValueError("invalid format - value does not look like a valid disk size: %s\n" % v)
                 res[k] = v
             else:
                 # property-string booleans accept yes/no/on/off/true/false (JSONSchema parse_boolean)
                 res[k] = check_value(p, v, cli=True)
         except ValueError as exc:
-            raise FormatError("invalid format - %s: %s" % (k, exc)) from None
-    for k in desc.required:
-        if k not in res:
-            raise FormatError("property is missing and it is not optional: %s" % k)
-    if desc.default_key and not desc.keys[desc.default_key].optional and desc.default_key not in res:
-        raise FormatError("property is missing and it is not optional: %s" % desc.default_key)
-    return res
+            errors[k] = str(exc)
+    if errors:
+        raise PropertyFormatError(errors)
+    return {k: res[k] for k in raw if k in res}
 
 
 def _fmt_val(desc, k, v):
@@ -235,10 +252,6 @@ DEV_KEYS = {
 }
 DEV_DESC = PropDesc("dev", DEV_KEYS, default_key="path")
 
-STARTUP_DESC = PropDesc("startup", {"order": Param("integer", minimum=0), "up": Param("integer", minimum=0),
-                                    "down": Param("integer", minimum=0)}, default_key="order")
-
-
 def _propfmt(desc, extra=None):
     def f(s):
         res = parse_property_string(desc, s)
@@ -261,10 +274,19 @@ def _fmt_dns_name(s):
         raise FormatError("value does not look like a valid DNS name")
 
 
+def _fmt_startup(s):
+    """``pve-startup-order`` is a plain format, not a property string (pve-common JSONSchema.pm
+    pve_verify_startup_order / pve_parse_startup_order)."""
+    parts = [x for x in s.split(",") if x.strip()]
+    if not parts or not all(re.match(r"^((order=)?\d+|up=\d+|down=\d+)$", x) for x in parts):
+        raise FormatError("unable to parse startup options")
+
+
 def _fmt_tags(s):
+    """``pve-tag-list``: pve-common JSONSchema.pm ``pve_verify_tag`` on every item."""
     for t in [x for x in re.split(r"[;,\s]+", s) if x]:
         if not re.match(r"^[a-z0-9_][a-z0-9_\-+.]*$", t, re.I):
-            raise FormatError("value does not match the regex pattern")
+            raise FormatError("invalid characters in tag")
 
 
 def _fmt_address_list(s):
@@ -309,8 +331,8 @@ CONFDESC = {
     "swap": Param("integer", minimum=0, default=512),
     "hostname": Param("string", format=_fmt_dns_name, max_length=255),
     "description": Param("string", max_length=8192),
-    "searchdomain": Param("string", format=_fmt_dns_name_list),
-    "nameserver": Param("string", format=_fmt_address_list),
+    "searchdomain": Param("string", format=_fmt_dns_name_list, list_format=True),
+    "nameserver": Param("string", format=_fmt_address_list, list_format=True),
     "timezone": Param("string", format=_fmt_timezone),
     "rootfs": Param("string", format=_propfmt(ROOTFS_DESC)),
     "parent": Param("string", pattern=r"[a-z][a-z0-9_\-]+", max_length=40),
@@ -320,12 +342,12 @@ CONFDESC = {
     "unprivileged": _b(default=0),
     "features": Param("string", format=_propfmt(FEATURES_DESC)),
     "hookscript": Param("string", format=_fmt_volid_any),
-    "tags": Param("string", format=_fmt_tags),
+    "tags": Param("string", format=_fmt_tags, list_format=True),
     "debug": _b(default=0),
     "entrypoint": Param("string", default="/sbin/init"),
     "env": Param("string"),
     "onboot": _b(default=0),
-    "startup": Param("string", format=_propfmt(STARTUP_DESC)),
+    "startup": Param("string", format=_fmt_startup),
     "template": _b(default=0),
     "arch": Param("string", enum=ARCHES, default="amd64"),
 }
@@ -369,7 +391,8 @@ def check_type(key, value):
         try:
             p.format(value)
         except FormatError as exc:
-            raise ValueError(str(exc)) from None
+            text = str(exc)  # PVE::Exception text ends in the newline warn() would add
+            raise ValueError(text[:-1] if text.endswith("\n") else text) from None
     return value
 
 

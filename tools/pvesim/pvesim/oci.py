@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OCI image archives as ``pct create`` templates (contract §8, PVE::LXC::Create).
 
 Detection as ``archive_is_oci_format``: an *uncompressed* ``.tar`` whose ``tar -tf`` listing
@@ -17,6 +20,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .backend import resolve_in_root
 from .handlers import PVEError
 
 _CTRL = re.compile(r"[\x00-\x08\x10-\x1F\x7F]")
@@ -85,44 +89,106 @@ class OciImage:
         shutil.rmtree(str(self.dir), ignore_errors=True)
 
 
-def _remove(path):
+def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(str(path), ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink()
 
 
+def _in_rootfs(rootdir: Path, rel: str) -> Path | None:
+    """The host path of ``rel`` in the rootfs: every directory component is resolved inside
+    the rootfs as a chroot would (a symlink an earlier layer placed cannot lead out of it); the
+    last component itself is not followed."""
+    rel = rel.strip("/")
+    parent = resolve_in_root(rootdir, os.path.dirname(rel))
+    if parent is None:
+        return None
+    return parent / os.path.basename(rel)
+
+
+def _apply_whiteouts(rootdir: Path, names: list[str]) -> None:
+    """``.wh.<name>`` removes a path of the layers below, ``.wh..wh..opq`` empties a directory."""
+    for rel in names:
+        base = os.path.basename(rel)
+        if base == ".wh..wh..opq":
+            d = resolve_in_root(rootdir, os.path.dirname(rel))
+            if d is not None and d.is_dir() and not d.is_symlink():
+                for child in d.iterdir():
+                    _remove(child)
+        elif base.startswith(".wh."):
+            target = _in_rootfs(rootdir, os.path.join(os.path.dirname(rel), base[4:]))
+            if target is not None:
+                _remove(target)
+
+
+def _merge_layer(stage: Path, rootdir: Path, entries: set[str]) -> None:
+    """Move an unpacked layer over the rootfs, each path resolved inside the rootfs.
+
+    ``entries`` are the layer's own members: such an entry replaces what is there (a directory
+    merges into a directory).  A directory tar only created as the parent of a member is looked
+    up through the rootfs instead, following its symlinks inside the rootfs, as a chroot would."""
+    for dirpath, dirnames, filenames in os.walk(str(stage)):
+        rel_dir = os.path.relpath(dirpath, str(stage))
+        for name in list(dirnames) + filenames:
+            src = Path(dirpath) / name
+            rel = name if rel_dir == "." else os.path.join(rel_dir, name)
+            is_dir = src.is_dir() and not src.is_symlink()
+            if is_dir and rel not in entries:
+                dest = resolve_in_root(rootdir, rel)
+                if dest is not None and not (dest.is_dir() and not dest.is_symlink()):
+                    _remove(dest)
+                    dest.mkdir(parents=True)
+                continue
+            dest = _in_rootfs(rootdir, rel)
+            if dest is None:
+                continue
+            if is_dir and dest.is_dir() and not dest.is_symlink():
+                st = src.lstat()
+                os.chown(str(dest), st.st_uid, st.st_gid, follow_symlinks=False)
+                os.chmod(str(dest), st.st_mode & 0o7777)
+                continue  # merge into the existing directory: walk on into it
+            _remove(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(str(src), str(dest))
+        # what was moved as a whole is not walked into
+        dirnames[:] = [d for d in dirnames if (Path(dirpath) / d).is_dir()]
+
+
 def apply_layers(img, rootdir, worker):
-    """Unpack the layers in order, honouring ``.wh.<name>`` and ``.wh..wh..opq`` whiteouts."""
+    """Unpack the layers in order, honouring ``.wh.<name>`` and ``.wh..wh..opq`` whiteouts.
+
+    Each layer is unpacked into a staging directory beside the rootfs first (tar itself would
+    follow a symlink of an earlier layer out of the rootfs), then its whiteouts are applied and
+    its entries moved into place, every path resolved inside the rootfs."""
     rootdir = Path(rootdir)
     for layer in img.layers:
         listing = subprocess.run(["tar", "-tf", str(layer)], capture_output=True, check=False)
         if listing.returncode != 0:
             raise PVEError("unable to read OCI layer %s" % layer.name)
         whiteouts = []
+        entries = set()
         for name in listing.stdout.decode("utf-8", "surrogateescape").splitlines():
-            rel = name[2:] if name.startswith("./") else name.lstrip("/")
-            base = os.path.basename(rel.rstrip("/"))
-            parent = os.path.dirname(rel.rstrip("/"))
-            if ".." in rel.split("/"):
+            rel = (name[2:] if name.startswith("./") else name.lstrip("/")).rstrip("/")
+            if ".." in rel.split("/") or rel in ("", "."):
                 continue
-            if base == ".wh..wh..opq":
-                d = rootdir / parent
-                if d.is_dir() and not d.is_symlink():
-                    for child in d.iterdir():
-                        _remove(child)
+            entries.add(rel)
+            if os.path.basename(rel).startswith(".wh."):
                 whiteouts.append(rel)
-            elif base.startswith(".wh."):
-                _remove(rootdir / parent / base[4:])
-                whiteouts.append(rel)
-        proc = subprocess.run(["tar", "-xf", str(layer), "-C", str(rootdir), "--numeric-owner", "--same-permissions"],
-                              capture_output=True, check=False)
-        if proc.returncode != 0:
-            raise PVEError("unable to extract OCI layer: %s" % proc.stderr.decode(errors="replace").strip())
-        for rel in whiteouts:
-            p = rootdir / rel
-            if p.exists() or p.is_symlink():
-                p.unlink()
+        stage = Path(tempfile.mkdtemp(prefix=".oci-layer-", dir=str(rootdir.parent)))
+        try:
+            proc = subprocess.run(["tar", "-xf", str(layer), "-C", str(stage), "--numeric-owner", "--same-permissions"],
+                                  capture_output=True, check=False)
+            if proc.returncode != 0:
+                raise PVEError("unable to extract OCI layer: %s" % proc.stderr.decode(errors="replace").strip())
+            _apply_whiteouts(rootdir, whiteouts)
+            for rel in whiteouts:  # the markers themselves never reach the rootfs
+                marker = _in_rootfs(stage, rel)
+                if marker is not None:
+                    _remove(marker)
+            _merge_layer(stage, rootdir, entries)
+        finally:
+            shutil.rmtree(str(stage), ignore_errors=True)
 
 
 def _checked(value, what):

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pct`` (PVE::CLI::pct): API-backed subcommands run the shared handlers in-process as
 root@pam in a ``cli`` environment; local ones (status, exec, enter, push, pull, unlock,
 mount, unmount) are implemented here.  Contract §0.1, §0.2, §1, §2, §3.
@@ -7,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import subprocess
 import sys
 
-from . import faults, handlers
+from . import clitools, faults, handlers
 from .config import encode_text
 from .handlers import Env, PVEError, format_cli_error
-from .schema import FALSE_WORDS, TRUE_WORDS, Param, validate
+from .schema import Param, fmt_vmid, validate
 from .state import State, StateError, perl_sorted
 
 PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
@@ -48,15 +50,28 @@ COMMANDS = {
     "push": (None, None, ["vmid", "file", "destination"], False),
     "pull": (None, None, ["vmid", "path", "destination"], False),
 }
-# real pct subcommands pvesim does not simulate: known (so no "unknown command"), but refused
+# The class of each command in pct.pm's $cmddef (print_usage_short groups by it)
+_LXC, _CONFIG, _SNAPSHOT, _STATUS, _PCT = ("PVE::API2::LXC", "PVE::API2::LXC::Config", "PVE::API2::LXC::Snapshot",
+                                           "PVE::API2::LXC::Status", "PVE::CLI::pct")
+CLASSES = {"list": _LXC, "pending": _LXC, "resize": _LXC, "create": _LXC, "destroy": _LXC, "template": _LXC,
+           "clone": _LXC, "config": _CONFIG, "set": _CONFIG, "start": _STATUS, "stop": _STATUS,
+           "shutdown": _STATUS, "reboot": _STATUS, "listsnapshot": _SNAPSHOT, "snapshot": _SNAPSHOT,
+           "delsnapshot": _SNAPSHOT, "rollback": _SNAPSHOT}
+# real pct subcommands pvesim does not simulate: known (so no "unknown command"), but refused;
+# (class, usage line as print_usage_short shows it)
 NOT_SIMULATED = {
-    "restore": ["vmid", "ostemplate"], "migrate": ["vmid", "target"],
-    "move-volume": ["vmid", "volume"], "remote-migrate": ["vmid", "target-vmid", "target-endpoint"],
-    "suspend": ["vmid"], "resume": ["vmid"], "df": ["vmid"], "fsck": ["vmid"], "fstrim": ["vmid"], "rescan": [],
-    "cpusets": [],
+    "restore": (_LXC, "pct restore <vmid> <ostemplate> [OPTIONS]"),
+    "migrate": (_LXC, "pct migrate <vmid> <target> [OPTIONS]"),
+    "move-volume": (_LXC, "pct move-volume <vmid> <volume> [<storage>] [<target-vmid>] [<target-volume>] [OPTIONS]"),
+    "remote-migrate": (_PCT, "pct remote-migrate <vmid> [<target-vmid>] <target-endpoint> --target-bridge <string> "
+                             "--target-storage <string> [OPTIONS]"),
+    "suspend": (_STATUS, "pct suspend <vmid>"), "resume": (_STATUS, "pct resume <vmid>"),
+    "df": (_PCT, "pct df <vmid>"), "fsck": (_PCT, "pct fsck <vmid> [OPTIONS]"),
+    "fstrim": (_PCT, "pct fstrim <vmid> [OPTIONS]"), "rescan": (_PCT, "pct rescan  [OPTIONS]"),
+    "cpusets": (_PCT, "pct cpusets "),
 }
 
-VMID_P = Param("integer", optional=False, minimum=100, maximum=999999999)
+VMID_P = Param("integer", optional=False, minimum=100, maximum=999999999, format=fmt_vmid)
 LOCAL_PARAMS = {
     "status": {"vmid": VMID_P, "verbose": Param("boolean")},
     "exec": {"vmid": VMID_P, "extra-args": Param("array"), "keep-env": Param("boolean", default=1)},
@@ -73,32 +88,19 @@ LOCAL_PARAMS = {
 NO_UPID_EXIT_TASKS = ("resize", "template")
 
 
-class CliAbort(Exception):
-    def __init__(self, text, code=255):
-        super().__init__(text)
-        self.text = text
-        self.code = code
+def command(cmd: str) -> clitools.Command:
+    return clitools.Command(CLASSES.get(cmd, _PCT), COMMANDS[cmd][2], schema_for(cmd),
+                            fixed={"node"} if COMMANDS[cmd][0] else set())
 
 
-def usage_str(cmd):
-    pos = COMMANDS[cmd][2]
-    parts = ["pct", cmd] + ["<%s>" % a for a in pos if a != "extra-args"]
-    if "extra-args" in pos:
-        parts.append("[<extra-args>]")
-    parts.append("[OPTIONS]")
-    return " ".join(parts)
+def usage_str(cmd: str) -> str:
+    return clitools.usage_str("pct " + cmd, command(cmd))
 
 
-def short_usage():
-    lines = ["USAGE: pct <COMMAND> [ARGS] [OPTIONS]"]
-    for c in sorted(list(COMMANDS) + list(NOT_SIMULATED)):
-        if c in COMMANDS:
-            lines.append("       " + usage_str(c))
-        else:
-            lines.append("       " + " ".join(["pct", c] + ["<%s>" % a for a in NOT_SIMULATED[c]] + ["[OPTIONS]"]))
-    lines.append("")
-    lines.append("       pct help [<extra-args>] [OPTIONS]")
-    return "\n".join(lines) + "\n"
+def short_usage() -> str:
+    table = {c: command(c) for c in COMMANDS}
+    table.update({c: clitools.Command(klass, [], {}, usage=line) for c, (klass, line) in NOT_SIMULATED.items()})
+    return clitools.short_usage("pct", table)
 
 
 def schema_for(cmd):
@@ -109,67 +111,11 @@ def schema_for(cmd):
     return h.params
 
 
-def get_options(cmd, schema, args, fixed):
-    """PVE::JSONSchema::get_options: -opt/--opt, optional boolean values, positionals."""
-    pos_names = COMMANDS[cmd][2]
-    opts = {}
-    positionals = []
-    extra = None
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--":
-            extra = args[i + 1:]
-            break
-        if a.startswith("-") and len(a) > 1 and not re.match(r"^-\d", a):
-            name = a.lstrip("-")
-            value = None
-            if "=" in name:
-                name, value = name.split("=", 1)
-            p = schema.get(name)
-            if p is None or name in pos_names or name in fixed:
-                raise CliAbort("Unknown option: %s\n" % name + format_cli_error(PVEError("unable to parse option", status=400,
-                                                                                         usage=usage_str(cmd))))
-            if p.type == "boolean":
-                if value is None and i + 1 < len(args) and args[i + 1].lower() in TRUE_WORDS + FALSE_WORDS:
-                    value = args[i + 1]
-                    i += 1
-                if value is None:
-                    value = "1"
-                value = "1" if value.lower() in TRUE_WORDS else ("0" if value.lower() in FALSE_WORDS else value)
-            elif value is None and name == "password" and cmd == "create" and (i + 1 >= len(args) or args[i + 1].startswith("-")):
-                value = ""  # pve-password: no value -> interactive prompt
-            elif value is None:
-                if i + 1 >= len(args):
-                    raise CliAbort("Option %s requires an argument\n" % name + format_cli_error(
-                        PVEError("unable to parse option", status=400, usage=usage_str(cmd))))
-                value = args[i + 1]
-                i += 1
-            if p.list_format and name in opts:
-                opts[name] = opts[name] + "," + value
-            else:
-                opts[name] = value
-        else:
-            positionals.append(a)
-        i += 1
-    names = [n for n in pos_names if n != "extra-args"]
-    if "extra-args" in pos_names:
-        if extra is None:
-            extra = positionals[len(names):]
-        else:
-            extra = positionals[len(names):] + extra
-        positionals = positionals[:len(names)]
-    elif extra:
-        positionals += extra
-    if len(positionals) > len(names):
-        raise CliAbort(format_cli_error(PVEError("too many arguments", status=400, usage=usage_str(cmd))))
-    if len(positionals) < len(names):
-        raise CliAbort(format_cli_error(PVEError("not enough arguments", status=400, usage=usage_str(cmd))))
-    for n, v in zip(names, positionals):
-        opts[n] = v
-    if "extra-args" in pos_names:
-        opts["extra-args"] = extra or []
-    return opts
+def get_options(cmd, schema, args, stderr):
+    """The options and arguments of ``pct <cmd>`` (PVE::JSONSchema::get_options)."""
+    interactive = ("password",) if cmd == "create" else ()
+    return clitools.get_options(schema, args, COMMANDS[cmd][2], stderr, usage_str(cmd), fixed={"node"},
+                                interactive=interactive)
 
 
 def _read_password():
@@ -200,9 +146,6 @@ def main(argv, stdout=None, stderr=None, state=None):
     err = stderr or sys.stderr
     try:
         return _main(argv, out, err, state)
-    except CliAbort as exc:
-        err.write(exc.text)
-        return exc.code
     except StateError as exc:
         err.write("pvesim: %s\n" % exc)
         return 2
@@ -215,26 +158,20 @@ def main(argv, stdout=None, stderr=None, state=None):
 
 
 def _main(argv, out, err, state):
-    if not argv:
-        raise CliAbort("ERROR: no command specified\n" + short_usage())
-    cmd = argv[0]
-    if cmd == "move_volume":
-        cmd = "move-volume"
-    if cmd == "help":
-        out.write(short_usage())
-        return 0
+    argv = ["move-volume" if argv[:1] == ["move_volume"] else argv[0]] + list(argv[1:]) if argv else []
+    known = set(COMMANDS) | set(NOT_SIMULATED)
+
+    code, cmd, rest = clitools.select_command("pct", argv, known, short_usage(), out, err,
+                                              lambda: clitools.require_root(state))
+    if code is not None:
+        return code
     if cmd in NOT_SIMULATED:
         raise PVEError("pvesim: 'pct %s' is not simulated" % cmd)
-    if cmd not in COMMANDS:
-        raise CliAbort("ERROR: unknown command 'pct %s'\n" % " ".join(argv) + short_usage())
     st = state or State.locate()
-    if os.geteuid() != 0 and not st.settings.get("allow_non_root"):
-        raise PVEError("please run as root")
     env = Env(st, user="root@pam", rpc="cli", stdout=out, stderr=err)
     method, path, pos, upid_exit = COMMANDS[cmd]
     schema = schema_for(cmd)
-    fixed = {"node"}
-    opts = get_options(cmd, schema, argv[1:], fixed)
+    opts = get_options(cmd, schema, rest, err)
     if method is None:
         try:
             params = validate(schema, opts, cli=True)

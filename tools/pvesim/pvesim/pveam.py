@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pveam`` and the ``/nodes/{node}/aplinfo`` endpoints over a *local* template catalogue.
 
 Follows pve-manager ``PVE/CLI/pveam.pm``, ``PVE/APLInfo.pm``, ``PVE/API2/Nodes.pm``
@@ -21,8 +22,8 @@ import shutil
 import sys
 import time
 
-from . import handlers, schema
-from .handlers import PVEError, api
+from . import clitools, handlers, schema
+from .handlers import Perm, PVEError, api
 from .templates import APL_INDEX_NAME, APL_SOURCE_HOST, APL_SOURCE_URL, aplinfo_dir, file_hash, mirror_dir
 
 TURNKEY_HOST = "releases.turnkeylinux.org"
@@ -207,21 +208,15 @@ def _storage_scfg(state, storeid, node=None):
 # REST handlers
 # ------------------------------------------------------------------------------------------
 
-def _check_node(env, node):
-    if node != env.state.node:
-        raise PVEError("no such cluster node '%s'" % node, status=500)
-
-
 @api("GET", "/nodes/{node}/aplinfo", params={"node": schema.NODE}, name="aplinfo",
      returns={"type": "array", "items": {"type": "object", "properties": {}}},
      description="Get list of appliances.")
 def api_aplinfo(env, params):
-    _check_node(env, params["node"])
     lst = load_data(env.state)
     return [dict(v) for k, v in sorted(lst.get("all", {}).items()) if v.get("package") != "pve-web-news"]
 
 
-@api("POST", "/nodes/{node}/aplinfo", name="apl_download", returns={"type": "string"},
+@api("POST", "/nodes/{node}/aplinfo", perm=Perm("/storage/{storage}", ("Datastore.AllocateTemplate",)), name="apl_download", returns={"type": "string"},
      params={"node": schema.NODE, "storage": schema.STORAGE.copy(optional=False),
              "template": schema.Param("string", optional=False, max_length=255)},
      description="Download appliance templates.")
@@ -229,7 +224,6 @@ def api_apl_download(env, params):
     from .tasks import fork_worker
 
     state = env.state
-    _check_node(env, params["node"])
     template = params["template"]
     appliance = load_data(state).get("all", {}).get(template)
     if appliance is None:
@@ -295,36 +289,17 @@ def _env(stdout, stderr):
     return handlers.Env(State.locate(), user="root@pam", rpc="cli", stdout=stdout, stderr=stderr)
 
 
-def _check_root(stderr):
-    from .state import State
-
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        try:
-            allow = State.locate().settings.get("allow_non_root")
-        except Exception:
-            allow = False
-        if not allow:
-            stderr.write("please run as root\n")
-            return False
-    return True
-
-
 def _positional(cmd, argv, names, props, stderr):
-    from .pvesh import parse_positional
-
-    return parse_positional(argv, names, props, stderr, CMD_USAGE[cmd])
+    return clitools.get_options(props, argv, names, stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
-    from .pvesh import select_command
 
-    code, cmd, rest = select_command("pveam", argv, CMD_USAGE, USAGE, stdout, stderr)
+    code, cmd, rest = clitools.select_command("pveam", argv, CMD_USAGE, USAGE, stdout, stderr, clitools.require_root)
     if code is not None:
         return code
-    if not _check_root(stderr):
-        return 255
     try:
         env = _env(stdout, stderr)
         state = env.state

@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pvesh``: the REST handlers from the shell, in-process, as ``root@pam`` in a ``cli`` env.
 
 Follows pve-manager ``PVE/CLI/pvesh.pm`` and pve-common ``CLIFormatter.pm``:
@@ -26,7 +27,7 @@ import os
 import re
 import sys
 
-from . import handlers, schema
+from . import clitools, handlers, schema
 
 METHOD_MAP = {"create": "POST", "set": "PUT", "get": "GET", "delete": "DELETE"}
 COMMANDS = ("usage", "get", "ls", "set", "create", "delete")
@@ -57,78 +58,6 @@ class _Exit(Exception):
     def __init__(self, code):
         super().__init__(code)
         self.code = code
-
-
-# ------------------------------------------------------------------------------------------
-# option parsing (PVE::JSONSchema::get_options, Getopt::Long semantics)
-# ------------------------------------------------------------------------------------------
-
-def parse_options(argv, props, stderr, usage):
-    """Return ``(positional, opts)``.  ``props``: {name: Param}.  Booleans take an optional value."""
-    opts = {}
-    pos = []
-    i = 0
-    while i < len(argv):
-        a = argv[i]
-        i += 1
-        if a == "--":
-            pos.extend(argv[i:])
-            break
-        m = re.match(r"^--?([A-Za-z][\w\-]*)(?:=(.*))?$", a, re.S)
-        if not m or a in ("-", "--"):
-            pos.append(a)
-            continue
-        name, val = m.group(1), m.group(2)
-        p = props.get(name)
-        if p is None:
-            stderr.write("Unknown option: %s\n" % name)
-            raise handlers.PVEError("unable to parse option", status=400, usage=usage)
-        if val is None:
-            if p.type == "boolean":
-                if i < len(argv) and schema.parse_bool(argv[i], cli=True) is not None:
-                    val = argv[i]
-                    i += 1
-                else:
-                    val = "1"
-            else:
-                if i >= len(argv):
-                    stderr.write("Option %s requires an argument\n" % name)
-                    raise handlers.PVEError("unable to parse option", status=400, usage=usage)
-                val = argv[i]
-                i += 1
-        if name in opts:
-            prev = opts[name]
-            opts[name] = (prev if isinstance(prev, list) else [prev]) + [val]
-        else:
-            opts[name] = val
-    return pos, opts
-
-
-def select_command(prog, argv, commands, usage, stdout, stderr):
-    """``(None, cmd, rest)`` for a known subcommand, else ``(exit code, None, None)`` after PVE's help or error."""
-    argv = list(argv)
-    if not argv:
-        stderr.write("ERROR: no command specified\n" + usage)
-        return 255, None, None
-    cmd, rest = argv[0], argv[1:]
-    if cmd in ("help", "--help", "-h"):
-        stdout.write(usage)
-        return 0, None, None
-    if cmd not in commands:
-        stderr.write("ERROR: unknown command '%s %s'\n" % (prog, cmd) + usage)
-        return 255, None, None
-    return None, cmd, rest
-
-
-def parse_positional(argv, names, props, stderr, usage):
-    """Options plus exactly ``names`` positional arguments, with PVE's 400 errors otherwise."""
-    pos, opts = parse_options(argv, props, stderr, usage)
-    if len(pos) > len(names):
-        raise handlers.PVEError("too many arguments", status=400, usage=usage)
-    if len(pos) < len(names):
-        raise handlers.PVEError("not enough arguments", status=400, usage=usage)
-    opts.update(dict(zip(names, pos)))
-    return opts
 
 
 # ------------------------------------------------------------------------------------------
@@ -506,37 +435,11 @@ def run(argv, stdout=None, stderr=None):
         return 255
 
 
-def _check_root(stderr):
-    from .state import State
-
-    if hasattr(os, "geteuid") and os.geteuid() != 0:
-        try:
-            allow = State.locate().settings.get("allow_non_root")
-        except Exception:
-            allow = False
-        if not allow:
-            stderr.write("please run as root\n")
-            raise _Exit(255)
-
-
 def _run(argv, stdout, stderr, nooutput):
-    if not argv:
-        stderr.write("ERROR: no command specified\n" + USAGE)
-        return 255
-    cmd = argv[0]
-    if cmd in ("help", "--help", "-h"):
-        stdout.write(USAGE)
-        return 0
-    if cmd not in COMMANDS:
-        stderr.write("ERROR: unknown command 'pvesh %s'\n" % cmd + USAGE)
-        return 255
-    rest = argv[1:]
-    path = None
-    for a in rest:
-        if not a.startswith("-"):
-            path = a
-            break
-    _check_root(stderr)
+    code, cmd, rest = clitools.select_command("pvesh", argv, COMMANDS, USAGE, stdout, stderr, clitools.require_root)
+    if code is not None:
+        return code
+    path = next((a for a in rest if not a.startswith("-")), None)
 
     if cmd in METHOD_MAP:
         method = METHOD_MAP[cmd]
@@ -551,11 +454,8 @@ def _run(argv, stdout, stderr, nooutput):
             props.pop(k, None)
         for k, p in FORMAT_OPTIONS.items():
             props.setdefault(k, p)
-        pos, opts = parse_options(rest, props, stderr, _usage_line(cmd))
-        if len(pos) > 1:
-            raise handlers.PVEError("too many arguments", status=400, usage=_usage_line(cmd))
-        if not pos:
-            raise handlers.PVEError("not enough arguments", status=400, usage=_usage_line(cmd))
+        opts = clitools.get_options(props, rest, ["api_path"], stderr, _usage_line(cmd))
+        opts.pop("api_path")
         stdopts = {}
         for k in list(opts):
             if k in FORMAT_OPTIONS and k not in (handler.params if handler else {}):
@@ -586,10 +486,8 @@ def _run(argv, stdout, stderr, nooutput):
             props.pop(k, None)
         for k, p in FORMAT_OPTIONS.items():
             props.setdefault(k, p)
-        pos, opts = parse_options(rest, props, stderr, _usage_line(cmd))
-        if len(pos) != 1:
-            raise handlers.PVEError("not enough arguments" if not pos else "too many arguments", status=400,
-                                    usage=_usage_line(cmd))
+        opts = clitools.get_options(props, rest, ["api_path"], stderr, _usage_line(cmd))
+        opts.pop("api_path")
         if handler is None:
             raise handlers.PVEError("no such resource '%s'" % path)
         stdopts = schema.validate(FORMAT_OPTIONS, {k: opts.pop(k) for k in list(opts) if k in FORMAT_OPTIONS}, cli=True)
@@ -611,10 +509,8 @@ def _run(argv, stdout, stderr, nooutput):
     # usage
     usage_props = {"verbose": schema.Param("boolean"), "returns": schema.Param("boolean"),
                    "command": schema.Param("string", enum=sorted(METHOD_MAP))}
-    pos, opts = parse_options(rest, usage_props, stderr, "pvesh usage <api_path> [OPTIONS]")
-    if len(pos) != 1:
-        raise handlers.PVEError("not enough arguments" if not pos else "too many arguments", status=400,
-                                usage="pvesh usage <api_path> [OPTIONS]")
+    opts = clitools.get_options(usage_props, rest, ["api_path"], stderr, "pvesh usage <api_path> [OPTIONS]")
+    opts.pop("api_path")
     opts = schema.validate(usage_props, opts, cli=True)
     found = False
     for c in ("get", "set", "create", "delete"):

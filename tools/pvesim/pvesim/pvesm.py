@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``pvesm``: the storage manager CLI (pve-storage ``PVE/CLI/pvesm.pm``), the subset pvesim needs.
 
     pvesm path <volume>                                 the file system path of a volume
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import sys
 
-from . import handlers, schema
+from . import clitools, handlers, schema
 from .handlers import PVEError
 
 USAGE = """USAGE: pvesm <COMMAND> [ARGS] [OPTIONS]
@@ -76,24 +79,18 @@ def format_status(rows):
 
 
 def _positional(cmd, argv, stderr):
-    from .pvesh import parse_positional
-
-    return parse_positional(argv, CMD_ARGS[cmd], CMD_PROPS[cmd], stderr, CMD_USAGE[cmd])
+    return clitools.get_options(CMD_PROPS[cmd], argv, CMD_ARGS[cmd], stderr, CMD_USAGE[cmd])
 
 
 def run(argv, stdout=None, stderr=None):
-    from .pveam import _check_root, _env
+    from .pveam import _env
     from .state import StateError
 
     stdout = stdout if stdout is not None else sys.stdout
     stderr = stderr if stderr is not None else sys.stderr
-    from .pvesh import select_command
-
-    code, cmd, rest = select_command("pvesm", argv, CMD_USAGE, USAGE, stdout, stderr)
+    code, cmd, rest = clitools.select_command("pvesm", argv, CMD_USAGE, USAGE, stdout, stderr, clitools.require_root)
     if code is not None:
         return code
-    if not _check_root(stderr):
-        return 255
     try:
         env = _env(stdout, stderr)
         node = env.state.node

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Parameter schemas and validation with PVE::JSONSchema's messages (contract §0.2).
 
 A handler schema is ``{name: Param(...)}``.  :func:`validate` returns the typed parameters or
@@ -13,7 +16,33 @@ FALSE_WORDS = ("0", "false", "no", "off")
 
 
 class FormatError(ValueError):
-    """Raised by format checkers; the text becomes ``invalid format - <text>``."""
+    """Raised by format checkers; the text becomes ``invalid format - <text>\\n`` (a format
+    ``die``s with a newline, which PVE::Exception keeps: a blank line follows on the CLI)."""
+
+
+class PropertyFormatError(FormatError):
+    """``parse_property_string``'s ``raise "format error\\n", errors => {...}``: the errors of the
+    keys of one property string, collected by ``check_object``."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = dict(errors)
+        super().__init__(self.render(None))
+
+    def render(self, path: str | None) -> str:
+        """PVE::Exception's text, the keys under ``path`` (``net0.ip``) as check_object names them."""
+        return "format error\n" + "".join("%s: %s\n" % ("%s.%s" % (path, k) if path else k, self.errors[k])
+                                          for k in sorted(self.errors))
+
+
+class ParamFormatError(ValueError):
+    """A property string parameter failed: its message depends on the parameter's name."""
+
+    def __init__(self, error: PropertyFormatError):
+        super().__init__(error.render(None))
+        self.error = error
+
+    def message_for(self, name: str) -> str:
+        return "invalid format - " + self.error.render(name)
 
 
 class Param:
@@ -84,13 +113,10 @@ def check_value(p, value, cli=False):
         if isinstance(value, int):
             v = value
         else:
-            s = str(value)
-            if not re.match(r"^-?\d+$", s):
-                raise ValueError("type check ('integer') failed - got '%s'" % s)
-            v = int(s)
-        _check_range(p, v)
-        return v
-    if t == "number":
+            if not re.match(r"^-?\d+$", str(value)):
+                raise ValueError("type check ('integer') failed - got '%s'" % value)
+            v = int(str(value))
+    elif t == "number":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             v = value
         else:
@@ -100,35 +126,40 @@ def check_value(p, value, cli=False):
             v = float(s)
             if v.is_integer() and re.match(r"^-?\d+$", s):
                 v = int(s)
-        _check_range(p, v)
-        return v
-    # string
-    if isinstance(value, bool):
-        value = "1" if value else "0"
-    s = str(value)
-    if p.max_length is not None and len(s) > p.max_length:
-        raise ValueError("value may only be %d characters long" % p.max_length)
-    if p.min_length is not None and len(s) < p.min_length:
-        raise ValueError("value must be at least %d characters long" % p.min_length)
-    if p.enum is not None and s not in p.enum:
-        raise ValueError("value '%s' does not have a value in the enumeration '%s'" % (s, ", ".join(p.enum)))
-    if p.pattern is not None and not re.match("^(?:%s)$" % p.pattern, s):
-        raise ValueError("value does not match the regex pattern")
+    else:
+        if isinstance(value, bool):
+            value = "1" if value else "0"
+        v = str(value)
+    # PVE::JSONSchema::check_prop's order: format, pattern, maxLength, minLength, maximum, minimum, enum
+    text = v if isinstance(v, str) else str(value)
+    res = v
     if p.format is not None:
         try:
-            res = p.format(s)
+            formatted = p.format(text)
+        except PropertyFormatError as exc:
+            raise ParamFormatError(exc) from None
         except FormatError as exc:
-            raise ValueError("invalid format - %s" % exc) from None
-        if res is not None:
-            return res
-    return s
+            raise ValueError("invalid format - %s\n" % exc) from None
+        if formatted is not None and isinstance(v, str):
+            res = formatted
+    if p.pattern is not None and not re.match("^(?:%s)$" % p.pattern, text):
+        raise ValueError("value does not match the regex pattern")
+    if p.max_length is not None and len(text) > p.max_length:
+        raise ValueError("value may only be %d characters long" % p.max_length)
+    if p.min_length is not None and len(text) < p.min_length:
+        raise ValueError("value must be at least %d characters long" % p.min_length)
+    if not isinstance(v, str):
+        _check_range(p, v)
+    if p.enum is not None and text not in p.enum:
+        raise ValueError("value '%s' does not have a value in the enumeration '%s'" % (text, ", ".join(p.enum)))
+    return res
 
 
 def _check_range(p, v):
-    if p.minimum is not None and v < p.minimum:
-        raise ValueError("value must have a minimum value of %s" % _fmt_num(p.minimum))
     if p.maximum is not None and v > p.maximum:
         raise ValueError("value must have a maximum value of %s" % _fmt_num(p.maximum))
+    if p.minimum is not None and v < p.minimum:
+        raise ValueError("value must have a minimum value of %s" % _fmt_num(p.minimum))
 
 
 def validate(schema, params, cli=False, allow_extra=False):
@@ -160,6 +191,8 @@ def validate(schema, params, cli=False, allow_extra=False):
                 continue
         try:
             out[k] = check_value(p, v, cli=cli)
+        except ParamFormatError as exc:
+            errors[k] = exc.message_for(k)
         except ValueError as exc:
             errors[k] = str(exc)
     for k, p in schema.items():
@@ -173,6 +206,13 @@ def validate(schema, params, cli=False, allow_extra=False):
 # --------------------------------------------------------------------------------------------
 # Common formats
 # --------------------------------------------------------------------------------------------
+
+def fmt_configid(s):
+    """``pve-configid`` (pve-common JSONSchema.pm pve_verify_configid), e.g. ``pve-snapshot-name``."""
+    if not re.match(r"^[a-z][a-z0-9_-]+$", s, re.I):
+        raise FormatError("invalid configuration ID '%s'" % s)
+    return s
+
 
 def fmt_configid_list(s):
     items = [x for x in re.split(r"[,;\s]+", s) if x]
@@ -194,7 +234,15 @@ def fmt_node(s):
     return s
 
 
-VMID = Param("integer", optional=False, minimum=100, maximum=999999999, description="The (unique) ID of the VM.",
+def fmt_vmid(s):
+    """pve-common ``pve_verify_vmid`` (format ``pve-vmid``), checked before minimum/maximum."""
+    if not re.match(r"^[1-9][0-9]{2,8}$", s):
+        raise FormatError("value does not look like a valid VM ID")
+    return s
+
+
+VMID = Param("integer", optional=False, minimum=100, maximum=999999999, format=fmt_vmid,
+             description="The (unique) ID of the VM.",
              typetext="<integer> (100 - 999999999)")
 NODE = Param("string", optional=False, format=fmt_node, description="The cluster node name.")
 STORAGE = Param("string", format=fmt_storage_id, description="The storage identifier.")

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Snapshots: the PVE::AbstractConfig state machine (prepare/commit, delete, rollback) on the
 config file, plus the REST handlers and their tasks (contract §5, §10).
 
@@ -13,8 +16,8 @@ import time
 
 from . import storage
 from .backend import get_backend
-from .handlers import PVEError, api
-from .lxc_api import NV, add_unused_volume, check_lock, check_node, is_template, load_config, lock_config, write_config
+from .handlers import Perm, PVEError, api
+from .lxc_api import NV, add_unused_volume, check_lock, is_template, load_config, lock_config, write_config
 from .lxcschema import is_volume_key, parse_volume
 from .schema import Param
 from .tasks import fork_worker
@@ -245,10 +248,9 @@ def snapshot_rollback(env, vmid, snapname, worker=None):
 # REST handlers
 # --------------------------------------------------------------------------------------------
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/snapshot", params=dict(NV, snapname=SNAPNAME, description=Param("string")),
+@api("POST", "/nodes/{node}/lxc/{vmid}/snapshot", perm=Perm("/vms/{vmid}", ("VM.Snapshot",)), params=dict(NV, snapname=SNAPNAME, description=Param("string")),
      name="snapshot", protected=True)
 def snapshot(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
     snapname = p["snapname"]
@@ -261,10 +263,10 @@ def snapshot(env, p):
     return fork_worker(env, "vzsnapshot", vmid, realcmd)
 
 
-@api("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", params=dict(NV, snapname=SNAPNAME, force=Param("boolean")),
+@api("DELETE", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", perm=Perm("/vms/{vmid}", ("VM.Snapshot",)),
+     params=dict(NV, snapname=SNAPNAME, force=Param("boolean")),
      name="delsnapshot", protected=True)
 def delsnapshot(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
 
@@ -276,14 +278,13 @@ def delsnapshot(env, p):
 
 @api("GET", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}", params=dict(NV, snapname=SNAPNAME), name="snapshot_cmd_idx")
 def snapshot_cmd_idx(env, p):
-    check_node(env, p["node"])
     return [{"cmd": "rollback"}, {"cmd": "config"}]
 
 
-@api("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback", params=dict(NV, snapname=SNAPNAME, start=Param("boolean", default=0)),
-     name="rollback", protected=True)
+@api("POST", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/rollback",
+     perm=Perm("/vms/{vmid}", ("VM.Snapshot", "VM.Snapshot.Rollback"), any_of=True),
+     params=dict(NV, snapname=SNAPNAME, start=Param("boolean", default=0)), name="rollback", protected=True)
 def rollback(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Snapshot.Rollback"])
 
@@ -298,9 +299,9 @@ def rollback(env, p):
     return fork_worker(env, "vzrollback", vmid, realcmd)
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config", params=dict(NV, snapname=SNAPNAME), name="get_snapshot_config")
+@api("GET", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)),
+     params=dict(NV, snapname=SNAPNAME), name="get_snapshot_config")
 def get_snapshot_config(env, p):
-    check_node(env, p["node"])
     env.check_perm("/vms/%d" % p["vmid"], ["VM.Audit"])
     conf = load_config(env, p["vmid"])
     snap = conf["snapshots"].get(p["snapname"])
@@ -309,10 +310,10 @@ def get_snapshot_config(env, p):
     return {k: v for k, v in snap.items() if k not in ("snapshots", "pending")}
 
 
-@api("PUT", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config", params=dict(NV, snapname=SNAPNAME, description=Param("string")),
+@api("PUT", "/nodes/{node}/lxc/{vmid}/snapshot/{snapname}/config", perm=Perm("/vms/{vmid}", ("VM.Snapshot",)),
+     params=dict(NV, snapname=SNAPNAME, description=Param("string")),
      name="update_snapshot_config", protected=True)
 def update_snapshot_config(env, p):
-    check_node(env, p["node"])
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
     with lock_config(env, vmid):

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The state directory: one simulated node's /etc/pve plus its private host paths.
 
 Layout of a state directory ``S`` (see README.md, "Internals")::
@@ -219,9 +222,13 @@ class State:
         if extra_settings:
             self._settings.update(extra_settings)
         self.save_settings()
-        for d in ("nodes/%s/lxc" % node, "nodes/%s/qemu-server" % node, "nodes/%s/priv" % node, "priv", "priv/lock",
-                  "virtual-guest", "sdn", "firewall", "ha", "mapping"):
+        for d in ("nodes/%s/lxc" % node, "nodes/%s/qemu-server" % node, "virtual-guest", "sdn", "firewall", "ha",
+                  "mapping"):
             (self.root / d).mkdir(parents=True, exist_ok=True)
+        for d in ("nodes/%s/priv" % node, "priv", "priv/lock"):
+            # secrets live here: never readable by others, whatever the umask was
+            (self.root / d).mkdir(mode=0o700, parents=True, exist_ok=True)
+            (self.root / d).chmod(0o700)
         for name, target in (("lxc", "nodes/%s/lxc" % node), ("qemu-server", "nodes/%s/qemu-server" % node),
                              ("local", "nodes/%s" % node)):
             link = self.root / name
@@ -251,19 +258,6 @@ class State:
     @property
     def lxcpath(self):
         return self.host_path("/var/lib/lxc")
-
-    def ct_conf_rel(self, vmid, node=None):
-        return "nodes/%s/lxc/%s.conf" % (node or self.node, vmid)
-
-    def ct_conf_path(self, vmid, node=None):
-        return self.pve_path(self.ct_conf_rel(vmid, node))
-
-    def lock_file_pve(self, vmid):
-        """The lock path as PVE names it (used in messages)."""
-        return "/run/lock/lxc/pve-config-%s.lock" % vmid
-
-    def lock_file(self, vmid):
-        return self.host_path(self.lock_file_pve(vmid))
 
     # ---- guests ---------------------------------------------------------------------------
     def vmlist(self):

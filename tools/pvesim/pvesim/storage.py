@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Simulated storages (PVE::Storage subset): volume ids, allocation, templates, content.
 
 Every storage is backed by a directory (``State.storage_base_path``).  A container volume is
@@ -48,25 +51,73 @@ def storage_check_enabled(state, storeid, node=None):
     return scfg
 
 
+# PVE::Storage's extension patterns (``Storage.pm``: ISO_EXT_RE_0, VZTMPL_EXT_RE_1, BACKUP_EXT_RE_2)
+_ISO_EXT = r"\.(?:iso|img)"
+_VZTMPL_EXT = r"\.(?:tar(?!\.)|tar\.(?:gz|xz|zst|bz2))"
+_BACKUP_EXT = r"\.(?:tgz|(?:tar|vma)(?:\.(?:gz|lzo|zst|bz2))?)"
+# Plugin.pm ``parse_volname``: (pattern, vtype, subdirectory of the storage path)
+_FILE_VOLNAMES = (
+    (re.compile(r"^iso/([^/]+%s)\Z" % _ISO_EXT, re.I), "iso", "template/iso"),
+    (re.compile(r"^vztmpl/([^/]+%s)\Z" % _VZTMPL_EXT, re.I), "vztmpl", "template/cache"),
+    (re.compile(r"^backup/([^/]+%s)\Z" % _BACKUP_EXT), "backup", "dump"),
+    (re.compile(r"^snippets/([^/]+)\Z"), "snippets", "snippets"),
+)
+# per storage type: the volume-name pattern of its plugin's parse_volname and its error text
+_BLOCK_VOLNAMES = {
+    "lvmthin": (re.compile(r"^((vm|base)-(\d+)-\S+)\Z"), "unable to parse lvm volume name '%s'"),   # LvmThinPlugin.pm
+    "lvm": (re.compile(r"^(vm-(\d+)-\S+)\Z"), "unable to parse lvm volume name '%s'"),              # LVMPlugin.pm
+    "zfspool": (re.compile(r"^(((base|basevol)-(\d+)-\S+)/)?((base|basevol|vm|subvol)-(\d+)-\S+)\Z"),
+                "unable to parse zfs volume name '%s'"),                                               # ZFSPoolPlugin.pm
+    "rbd": (re.compile(r"^((base-(\d+)-\S+)/)?((base)?(vm)?-(\d+)-\S+)\Z"), "unable to parse rbd volume name '%s'"),
+}
+_LVM_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9\-_.]*[a-z0-9]\Z", re.I)
+
+
+def _parse_name_dir(name: str) -> None:
+    """Plugin.pm ``parse_name_dir``: the file name of an ``images`` volume."""
+    if re.match(r"^snap-.*\.qcow2\Z", name):
+        raise PVEError("'%s' is a snapshot filename, not a volume!" % name)
+    if not re.match(r"^(base-)?[^/\s]+\.(raw|qcow2|vmdk|subvol)\Z", name):
+        raise PVEError("unable to parse volume filename '%s'" % name)
+
+
+def parse_volname(stype: str, volname: str) -> tuple[str, str]:
+    """The storage plugin's ``parse_volname`` for a storage of type ``stype``: ``(vtype,
+    relative path inside the storage directory)``, with PVE's error for a name it rejects."""
+    if stype in _BLOCK_VOLNAMES:
+        if stype in ("lvm", "lvmthin") and not _LVM_NAME_RE.match(volname):
+            raise PVEError("lvm name '%s' contains illegal characters" % volname)
+        rx, msg = _BLOCK_VOLNAMES[stype]
+        if not rx.match(volname):
+            raise PVEError(msg % volname)
+        return "images", volname
+    m = re.match(r"^(\d+)/(\S+)\Z", volname)
+    if m:
+        _parse_name_dir(m.group(2))
+        return "images", "images/%s/%s" % (m.group(1), m.group(2))
+    for rx, vtype, subdir in _FILE_VOLNAMES:
+        m = rx.match(volname)
+        if m:
+            return vtype, "%s/%s" % (subdir, m.group(1))
+    raise PVEError("unable to parse directory volume name '%s'" % volname)
+
+
 def volume_path(state, volid):
-    """Host path (mapped) of a volume; ``(path, vtype)`` with vtype images/rootdir/vztmpl/iso/backup."""
+    """Host path (mapped) of a volume; ``(path, vtype)`` with vtype images/vztmpl/iso/backup/snippets.
+
+    The name is checked as the storage's plugin does, and the path must stay inside the
+    storage's directory (a ZFS dataset name may hold ``..``, a directory may not)."""
     storeid, volname = parse_volume_id(volid)
     scfg = state.storage_config().get(storeid)
     if scfg is None:
         raise PVEError("storage '%s' does not exist" % storeid)
+    vtype, rel = parse_volname(scfg["type"], volname)
     base = state.storage_base_path(storeid, scfg)
-    if volname.startswith("vztmpl/"):
-        return base / "template" / "cache" / volname[len("vztmpl/"):], "vztmpl"
-    if volname.startswith("iso/"):
-        return base / "template" / "iso" / volname[len("iso/"):], "iso"
-    if volname.startswith("backup/"):
-        return base / "dump" / volname[len("backup/"):], "backup"
-    if scfg["type"] in FILE_TYPES:
-        m = re.match(r"^(\d+)/((?:vm|base|subvol|basevol)-\d+-disk-\d+(?:\.\w+)?)$", volname)
-        if not m:
-            raise PVEError("unable to parse directory volume name '%s'" % volname)
-        return base / "images" / m.group(1) / m.group(2), "images"
-    return base / volname, "images"
+    path = base / rel
+    real_base = os.path.realpath(str(base))
+    if os.path.commonpath([real_base, os.path.realpath(str(path))]) != real_base:
+        raise PVEError("volume '%s' is not inside storage '%s'" % (volid, storeid))
+    return path, vtype
 
 
 def volume_owner(volid):
@@ -85,8 +136,13 @@ def _existing_names(state, storeid, vmid):
     return names
 
 
-def alloc_disk(state, storeid, vmid, size_kib):
-    """Allocate a new CT volume of ``size_kib`` KiB; returns the volid."""
+LVM_TYPES = ("lvm", "lvmthin")
+
+
+def alloc_disk(state, storeid, vmid, size_kib, log=None):
+    """Allocate a new CT volume of ``size_kib`` KiB; returns the volid.  ``log(line)`` gets what
+    the storage tool prints: on LVM/LVM-thin ``lvcreate``'s line (pve-storage LVMPlugin.pm /
+    LvmThinPlugin.pm ``alloc_image`` run it without an output handler, so it reaches STDOUT)."""
     scfg = storage_check_enabled(state, storeid)
     stype = scfg["type"]
     used = {re.sub(r"\.\w+$", "", n).split("-", 1)[1] for n in _existing_names(state, storeid, vmid)}
@@ -106,6 +162,8 @@ def alloc_disk(state, storeid, vmid, size_kib):
     path, _vtype = volume_path(state, volid)
     path.mkdir(parents=True, exist_ok=False)
     set_volume_size(path, size_kib * 1024)
+    if log is not None and stype in LVM_TYPES:
+        log('  Logical volume "%s" created.' % volname)
     return volid
 
 
@@ -226,11 +284,19 @@ def _force_rmtree(path):
     shutil.rmtree(str(path), onerror=onerror)
 
 
-def free_volume(state, volid):
+def free_volume(state, volid, log=None):
+    """Remove a volume with its snapshots.  ``log(line)`` gets ``lvremove``'s lines on LVM-thin
+    (LvmThinPlugin.pm ``free_image``: the snapshots first, then the volume)."""
     path, _vtype = volume_path(state, volid)
+    storeid, volname = parse_volume_id(volid)
+    thin = (state.storage_config().get(storeid) or {}).get("type") == "lvmthin"
+    if log is not None and thin and path.parent.is_dir():
+        for snap in sorted(path.parent.glob(path.name + SNAP_INFIX + "*")):
+            log('  Logical volume "snap_%s_%s" successfully removed.' % (volname, snap.name.split(SNAP_INFIX, 1)[1]))
+    existed = path.exists() or path.is_symlink()
     if path.is_dir() and not path.is_symlink():
         _force_rmtree(path)
-    elif path.exists() or path.is_symlink():
+    elif existed:
         path.unlink()
     sp = str(path) + SIZE_SUFFIX
     if os.path.exists(sp):
@@ -238,6 +304,8 @@ def free_volume(state, volid):
     if path.parent.is_dir():
         for snap in path.parent.glob(path.name + SNAP_INFIX + "*"):
             _force_rmtree(snap)
+    if log is not None and thin and existed:
+        log('  Logical volume "%s" successfully removed.' % volname)
     parent = path.parent
     if parent.name.isdigit() and parent.parent.name == "images":
         try:

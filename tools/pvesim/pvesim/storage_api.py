@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Storage upload and volume handlers (pve-manager ``PVE/API2/Storage/Status.pm`` ``upload``,
 ``PVE/API2/Storage/Content.pm`` ``info``/``delete``).
 
@@ -13,7 +16,7 @@ import re
 import shutil
 
 from . import storage
-from .handlers import PVEError, api, param_error
+from .handlers import Perm, PVEError, api, param_error
 from .schema import NODE, Param
 from .tasks import fork_worker
 from .templates import file_hash
@@ -22,12 +25,6 @@ UPLOAD_CONTENT = ("iso", "vztmpl", "import")
 CHECKSUM_ALGORITHMS = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
 ISO_EXT_RE = re.compile(r"\.(iso|img)$", re.I)
 STORAGE_P = Param("string", optional=False, description="The storage identifier.")
-
-
-def _check_node(env, node):
-    from .cluster_api import check_node
-
-    check_node(env, node)
 
 
 def _content_dir(state, storeid, content):
@@ -39,7 +36,8 @@ def _content_dir(state, storeid, content):
     return base / "template" / ("cache" if content == "vztmpl" else "iso")
 
 
-@api("POST", "/nodes/{node}/storage/{storage}/upload", name="upload", protected=True,
+@api("POST", "/nodes/{node}/storage/{storage}/upload", perm=Perm("/storage/{storage}", ("Datastore.AllocateTemplate",)),
+     name="upload", protected=True, upload=True,
      params={"node": NODE, "storage": STORAGE_P,
              "content": Param("string", optional=False, enum=list(UPLOAD_CONTENT)),
              "filename": Param("string", optional=False, max_length=255),
@@ -47,7 +45,6 @@ def _content_dir(state, storeid, content):
              "checksum-algorithm": Param("string", enum=list(CHECKSUM_ALGORITHMS)),
              "tmpfilename": Param("string", description="The source file name (set by the upload handler).")})
 def upload(env, p):
-    _check_node(env, p["node"])
     state = env.state
     storeid, content = p["storage"], p["content"]
     env.check_perm("/storage/%s" % storeid, ["Datastore.AllocateTemplate"])
@@ -57,6 +54,9 @@ def upload(env, p):
     tmpfilename = p.get("tmpfilename")
     if not tmpfilename:
         raise PVEError("missing temporary file name")
+    if env.rpc != "cli" and not _is_spooled_upload(state, tmpfilename):
+        # PVE's schema pattern '/var/tmp/pveupload-[0-9a-f]+': over HTTPS only the server's spool
+        raise param_error({"tmpfilename": "value does not match the regex pattern"})
     filename = re.sub(r"^.*[/\\]", "", p["filename"])
     filename = re.sub(r"[^-a-zA-Z0-9_.]", "_", filename)
     if content == "vztmpl" and not storage.TEMPLATE_EXT_RE.search(filename):
@@ -104,6 +104,12 @@ def upload(env, p):
     return fork_worker(env, "imgcopy", None, worker)
 
 
+def _is_spooled_upload(state, tmpfilename: str) -> bool:
+    spool_dir = state.host_path("/var/tmp")
+    return os.path.dirname(tmpfilename) == str(spool_dir) and bool(
+        re.fullmatch(r"pveupload-[0-9a-f]+", os.path.basename(tmpfilename)))
+
+
 def _volid(storeid, volume):
     return volume if ":" in volume else "%s:%s" % (storeid, volume)
 
@@ -111,7 +117,6 @@ def _volid(storeid, volume):
 @api("GET", "/nodes/{node}/storage/{storage}/content/{volume*}", name="content_info",
      params={"node": NODE, "storage": Param("string"), "volume": Param("string", optional=False)})
 def content_info(env, p):
-    _check_node(env, p["node"])
     volid = _volid(p.get("storage"), p["volume"])
     storeid, _volname = storage.parse_volume_id(volid)
     env.check_perm("/storage/%s" % storeid, ["Datastore.Audit", "Datastore.AllocateSpace"], any_of=True)
@@ -129,7 +134,6 @@ def content_info(env, p):
      params={"node": NODE, "storage": Param("string"), "volume": Param("string", optional=False),
              "delay": Param("integer", minimum=1, maximum=30)})
 def content_delete(env, p):
-    _check_node(env, p["node"])
     volid = _volid(p.get("storage"), p["volume"])
     storeid, _volname = storage.parse_volume_id(volid)
     storage.storage_check_enabled(env.state, storeid)
@@ -145,6 +149,6 @@ def content_delete(env, p):
     def worker(w):
         if not path.exists():
             raise PVEError("volume '%s' does not exist" % volid)
-        storage.free_volume(env.state, volid)
+        storage.free_volume(env.state, volid, log=w.log)
 
     return fork_worker(env, "imgdel", None, worker)

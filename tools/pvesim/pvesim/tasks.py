@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Tasks (workers) and UPIDs as PVE::RESTEnvironment / PVE::Tools implement them (contract §6.2).
 
 ``fork_worker(env, dtype, id, func)`` returns a UPID.

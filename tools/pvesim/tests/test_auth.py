@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Users, tickets, CSRF tokens, API tokens and ACL evaluation (pvesim.auth)."""
 
 from __future__ import annotations

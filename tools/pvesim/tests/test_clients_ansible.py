@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``community.proxmox.proxmox`` (LXC), unchanged from the pip ``ansible`` package, against pvesim.
 
 Requirements (not installed into the repository):
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from pvesim.auth import AuthStore
+from pvesim.config import lxc_configs
 from pvesim.http.testing import api_server
 from pvesim.state import State
 from pvesim.tasks import list_tasks
@@ -236,7 +238,7 @@ def test_community_proxmox_lxc_lifecycle(sim, tmp_path, mode):
     assert proc.returncode == 0, "ansible-playbook failed (community.proxmox %s)" % _collection_version()
     assert "failed=0" in proc.stdout
     # the container is gone and every lifecycle step went through the REST API as a task
-    assert not sim["state"].ct_conf_path(vmid).exists()
+    assert not lxc_configs(sim["state"]).path(vmid).exists()
     user = "root@pam" if mode == "password" else "root@pam!ansible"
     types = [t for t, u, _s in _tasks_for(sim["state"], vmid) if u == user]
     for expected in ("vzcreate", "vzstart", "vzshutdown", "vzdestroy"):

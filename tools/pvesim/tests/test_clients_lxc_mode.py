@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """proxmoxer (https backend) driving a *real* LXC container through the API (``lxc`` mode).
 
 Uses the ``lxc_state``/``bridge`` fixtures of conftest.py: needs root, the LXC tools and the
@@ -14,6 +15,7 @@ import time
 import pytest
 
 from pvesim.auth import AuthStore
+from pvesim.config import lxc_configs
 from pvesim.http.testing import api_server
 
 proxmoxer = pytest.importorskip("proxmoxer", reason="proxmoxer is not installed in this interpreter")
@@ -56,5 +58,5 @@ def test_proxmoxer_runs_a_real_container(lxc_state):
         assert _lxc_state(st, 9170) == "STOPPED"
         assert _ok(prox, node.lxc(9170).delete()) == "OK"
     assert not (st.lxcpath / "9170").exists()
-    assert not st.ct_conf_path(9170).exists()
+    assert not lxc_configs(st).path(9170).exists()
     assert not any(p.name.startswith("vm-9170-") for p in st.storage_base_path("local-lvm").iterdir())

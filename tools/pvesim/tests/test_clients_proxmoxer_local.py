@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """proxmoxer's ``local`` backend (runs ``pvesh ... --output-format json``) against the simulated pvesh.
 
 The launchers come from ``pvesim bin-dir`` and are put first on PATH for proxmoxer's subprocess.
@@ -14,6 +15,7 @@ import os
 import pytest
 
 from pvesim.cli import write_launchers
+from pvesim.config import lxc_configs
 from pvesim.state import State
 from pvesim.templates import build_busybox_template, install_template
 
@@ -53,7 +55,7 @@ def test_local_backend_lifecycle(prox):
     assert node.lxc(9180).status.current.get()["status"] == "running"
     node.lxc(9180).status.stop.post()
     node.lxc(9180).delete()
-    assert not st.ct_conf_path(9180).exists()
+    assert not lxc_configs(st).path(9180).exists()
 
 
 def test_local_backend_errors(prox):

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The on-disk ``<vmid>.conf`` format (contract §5): parser and writer."""
 
 from __future__ import annotations
@@ -8,7 +11,8 @@ import re
 import pytest
 from conftest import CORPUS
 
-from pvesim.config import decode_text, encode_text, load_current_config, parse_config, write_config
+from pvesim.config import decode_text, encode_text, parse_config, write_config
+from pvesim.pending import load_current_config
 
 
 def _corpus_files():

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Fault injection (``pvesim fault``), the ``pvesim`` command, launchers and the safety checks."""
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import pytest
 from conftest import run_pct
 
 from pvesim import cli, faults
+from pvesim.config import lxc_configs
 from pvesim.state import State
 
 
@@ -65,7 +69,7 @@ def test_fail_create_after_rootfs_allocation_cleans_up(state, template):
     r = run_pct(state, "create", 9001, template, "--rootfs", "local-lvm:1")
     assert r.rc == 255
     assert r.err == "unable to create CT 9001 - pvesim: injected fault after rootfs allocation\n"
-    assert not state.ct_conf_path(9001).exists()
+    assert not lxc_configs(state).path(9001).exists()
     assert list(state.storage_base_path("local-lvm").iterdir()) == []
     _create(state, template)
 

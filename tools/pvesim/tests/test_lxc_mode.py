@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """``lxc`` execution mode: containers are real LXC containers on the bridge vmbr0.
 
 Needs root, the LXC tools and permission to create a bridge; skipped (with the reason)
@@ -10,6 +13,8 @@ import os
 import subprocess
 
 from conftest import run_pct
+
+from pvesim.config import lxc_configs
 
 
 def _lxc_names(st):
@@ -42,7 +47,7 @@ def test_create_start_exec_hostname_destroy_leaves_nothing(lxc_state):
     assert r.rc == 0, r
     assert _lxc_names(st) == []
     assert _volumes(st) == []
-    assert not st.ct_conf_path(9050).exists()
+    assert not lxc_configs(st).path(9050).exists()
     assert not os.path.exists("/sys/class/net/veth9050i0")
 
 

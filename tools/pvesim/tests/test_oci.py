@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """OCI image archives as templates (contract §8): detection, config derivation, and in lxc mode a
 running application container.  The archive is built here from the busybox template as a
 single-layer OCI image (no registry access needed)."""
@@ -14,6 +17,8 @@ import tarfile
 
 import pytest
 from conftest import run_pct
+
+from pvesim.config import lxc_configs
 
 
 def _add_bytes(tar, name, data):
@@ -69,7 +74,8 @@ def oci_template(state, template_file, tmp_path):
 def test_oci_create_state_mode(state, oci_template):
     r = run_pct(state, "create", 9070, oci_template, "--rootfs", "local-lvm:1", "--net0", "name=eth0,bridge=vmbr0,ip=dhcp")
     assert r.rc == 0, r
-    assert r.out == ("Detected OCI archive\n"
+    assert r.out == ('  Logical volume "vm-9070-disk-0" created.\n'
+                     "Detected OCI archive\n"
                      "creating base directory for volume at /data\n"
                      "Auto-Enabling host-managed network for network device net0.\n"
                      "Detected container architecture: amd64\n")
@@ -79,7 +85,7 @@ def test_oci_create_state_mode(state, oci_template):
     assert "ostype: debian\n" in conf
     assert "host-managed=1" in conf
     assert conf.endswith("lxc.init.cwd: /root\nlxc.signal.halt: SIGKILL\n")
-    raw = state.ct_conf_path(9070).read_text()
+    raw = lxc_configs(state).path(9070).read_text()
     assert "lxc.environment.runtime: PATH=/usr/sbin:/usr/bin:/sbin:/bin\nlxc.environment.runtime: APP_MODE=test\n" in raw
 
 

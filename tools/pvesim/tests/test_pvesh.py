@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """pvesh: commands, option parsing, exit codes and the CLIFormatter output formats (literal)."""
 
 from __future__ import annotations
@@ -146,7 +147,8 @@ def test_get_json_and_set(state):
 def test_create_prints_task_output_then_upid(state):
     out = _create(9161)
     lines = out.splitlines()
-    assert lines[0] == "extracting archive '/var/lib/vz/template/cache/debian-12-busybox_1.0-1_amd64.tar.gz'"
+    assert lines[:2] == ['  Logical volume "vm-9161-disk-0" created.',
+                         "extracting archive '/var/lib/vz/template/cache/debian-12-busybox_1.0-1_amd64.tar.gz'"]
     assert lines[-1].startswith("UPID:pve:") and lines[-1].endswith(":vzcreate:9161:root@pam:")
 
 

@@ -1,3 +1,6 @@
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Snapshot state machine against pve-container's own snapshot test corpus (contract §10).
 
 Storage is mocked exactly as pve-container's ``snapshot-test.pm`` mocks it: snapshots possible
@@ -16,6 +19,7 @@ import pytest
 from conftest import CORPUS, run_pct
 
 from pvesim import snapshots, storage
+from pvesim.config import lxc_configs
 from pvesim.handlers import Env, PVEError
 
 SNAP_OK = {"local:snapshotable-disk-1", "local:snapshotable-disk-2", "local:snapshotable-disk-3"}
@@ -65,13 +69,13 @@ def _setup(state, phase, vmid):
     if not CORPUS.is_dir():
         pytest.skip("conformance corpus not found at %s" % CORPUS)
     src = CORPUS / "snapshot-input" / phase / "lxc" / ("%s.conf" % vmid)
-    shutil.copyfile(str(src), str(state.ct_conf_path(vmid)))
+    shutil.copyfile(str(src), str(lxc_configs(state).path(vmid)))
     return Env(state, stdout=__import__("io").StringIO(), stderr=__import__("io").StringIO())
 
 
 def _check(state, phase, vmid):
     exp = (CORPUS / "snapshot-expected" / phase / "lxc" / ("%s.conf" % vmid)).read_text()
-    got = state.ct_conf_path(vmid).read_text()
+    got = lxc_configs(state).path(vmid).read_text()
     assert got == exp, "".join(difflib.unified_diff(exp.splitlines(True), got.splitlines(True), "expected", "written"))
 
 

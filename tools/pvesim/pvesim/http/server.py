@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The simulated pveproxy: ``/api2/json`` over HTTPS on a loopback address.
 
 Request flow, status lines and bodies follow pve-http-server ``APIServer/AnyEvent.pm``,
@@ -37,7 +38,6 @@ from urllib.parse import unquote, unquote_to_bytes
 
 from .. import handlers
 from ..auth import AuthError, AuthStore
-from . import perms
 
 MAX_POST = 64 * 1024
 NO_AUTH = {("GET", "/access/domains"), ("GET", "/access/ticket"), ("POST", "/access/ticket")}
@@ -76,13 +76,16 @@ def decode_urlencoded(data):
 
 
 MAX_UPLOAD = 4 * 1024 * 1024 * 1024
+SPOOL_PARAM = "tmpfilename"
 
 
-def spool_multipart(state, rfile, length, content_type):
-    """Read a multipart/form-data body: plain fields become parameters, the file part is written
-    to ``/var/tmp/pveupload-<hex>`` (mapped into the state dir) and named by ``tmpfilename``;
-    ``filename`` is the client's file name unless a ``filename`` field was sent."""
-    import os
+def spool_multipart(state, rfile, length: int, content_type: str) -> tuple[dict, str | None]:
+    """Read a multipart/form-data body: plain fields become parameters, the (first) file part is
+    written to ``/var/tmp/pveupload-<hex>`` (mapped into the state dir).  Returns ``(params,
+    spool_path)``; ``filename`` is the client's file name unless a ``filename`` field was sent.
+
+    A ``tmpfilename`` field is dropped: only this function names the spooled file (PVE's
+    ``tmpfilename`` is set by the upload handler, never by the client)."""
     import tempfile
 
     m = re.search(r'boundary="?([^";]+)"?', content_type)
@@ -93,10 +96,10 @@ def spool_multipart(state, rfile, length, content_type):
     boundary = b"--" + m.group(1).encode("latin-1")
     tmpdir = state.host_path("/var/tmp")
     tmpdir.mkdir(parents=True, exist_ok=True)
-    handle, spool = tempfile.mkstemp(dir=str(tmpdir))
-    os.close(handle)
+    handle, raw_spool = tempfile.mkstemp(dir=str(tmpdir))
+    target = None
     try:
-        with open(spool, "wb") as fh:
+        with os.fdopen(handle, "wb") as fh:
             left = length
             while left > 0:
                 chunk = rfile.read(min(left, 1 << 20))
@@ -105,7 +108,7 @@ def spool_multipart(state, rfile, length, content_type):
                 fh.write(chunk)
                 left -= len(chunk)
         params = {}
-        with open(spool, "rb") as fh:
+        with open(raw_spool, "rb") as fh:
             data = fh.read()
         for part in data.split(boundary)[1:]:
             if part.startswith(b"--"):
@@ -118,19 +121,36 @@ def spool_multipart(state, rfile, length, content_type):
                 continue
             name = disp.group(1).decode("utf-8", "replace")
             if disp.group(2) is not None:
-                target = tmpdir / ("pveupload-%s" % os.urandom(8).hex())
-                with open(str(target), "wb") as out:
+                if target is not None:
+                    continue
+                name_on_disk = str(tmpdir / ("pveupload-%s" % os.urandom(8).hex()))
+                handle = os.open(name_on_disk, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                target = name_on_disk
+                with os.fdopen(handle, "wb") as out:
                     out.write(body)
-                params["tmpfilename"] = str(target)
-                params["_spooled"] = 1
-                params.setdefault("filename", disp.group(2).decode("utf-8", "replace"))
-                if name != "filename":
-                    params[name] = disp.group(2).decode("utf-8", "replace")
-            elif name != "tmpfilename":
+                client_name = disp.group(2).decode("utf-8", "replace")
+                params.setdefault("filename", client_name)
+                if name not in ("filename", SPOOL_PARAM):
+                    params[name] = client_name
+            elif name != SPOOL_PARAM:
                 params[name] = body.decode("utf-8", "replace")
-        return params
+        params.pop(SPOOL_PARAM, None)
+        return params, target
+    except BaseException:
+        if target is not None:
+            remove_spool(target)
+        raise
     finally:
-        os.unlink(spool)
+        os.unlink(raw_spool)
+
+
+def remove_spool(path: str | None) -> None:
+    """Remove a spooled upload that no worker took over (errors before the task started)."""
+    if path:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def _json_dumps(obj):
@@ -314,19 +334,20 @@ class RequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = 0
         params = {}
+        query_params = decode_urlencoded(query)
+        spooled = None
         ctype_full = self.headers.get("Content-Type") or ""
         if length and method == "POST" and ctype_full.split(";", 1)[0].strip().lower() == "multipart/form-data":
-            # An upload (PVE::HTTPServer streams the file part into /var/tmp/pveupload-<hex>)
+            # An upload (PVE::HTTPServer streams the file part into /var/tmp/pveupload-<hex>),
+            # accepted only by an upload endpoint and only after its permission check passed
+            if not self._accepts_upload(method, rel_norm, query_params, userid):
+                return
             try:
-                params = spool_multipart(self.server.state, self.rfile, length, ctype_full)
+                params, spooled = spool_multipart(self.server.state, self.rfile, length, ctype_full)
             except ValueError as exc:
                 self._send(501, str(exc))
                 return
             length = 0
-        elif "tmpfilename" in decode_urlencoded(query):
-            self._read_body_discard()
-            self._send(403, "Permission check failed (tmpfilename is set by the upload handler)")
-            return
         if length:
             if method not in ("PUT", "POST"):
                 self._send(501, "Unexpected content for method '%s'" % method)
@@ -349,17 +370,60 @@ class RequestHandler(BaseHTTPRequestHandler):
             else:
                 self._send(501, "Unsupported content type '%s'" % ctype)
                 return
-        params.update(decode_urlencoded(query))
+        params.update(query_params)
         params.pop("_dc", None)
-        if not params.pop("_spooled", None):
-            params.pop("tmpfilename", None)
+        # no client may name the file an upload reads: only the spool above sets it
+        params.pop(SPOOL_PARAM, None)
+        if spooled is not None:
+            params[SPOOL_PARAM] = spooled
 
-        if fmt != "json":
-            self._send(501, "no formatter for uri %s, %s" % (rel, fmt))
-            return
+        handed_over = False
+        try:
+            if fmt != "json":
+                self._send(501, "no formatter for uri %s, %s" % (rel, fmt))
+                return
+            # ---- dispatch (PVE::HTTPServer::rest_handler) -----------------------------------
+            handed_over = self._dispatch(method, rel_norm, params, userid, bool(api_token))
+        finally:
+            if not handed_over:
+                remove_spool(spooled)
 
-        # ---- dispatch (PVE::HTTPServer::rest_handler) ---------------------------------------
-        self._dispatch(method, rel_norm, params, userid, bool(api_token))
+    def _accepts_upload(self, method: str, rel: str, query_params: dict, userid: str) -> bool:
+        """Refuse a multipart body before reading it unless the endpoint takes uploads and the
+        caller passes its permission check; True when the body may be spooled."""
+        handler, uri_params = handlers.find(method, rel)
+        if handler is None or not handler.upload:
+            self._drain_body()
+            msg = "Method '%s %s' not implemented" % (method, rel)
+            if handler is not None:
+                msg = "Unsupported content type 'multipart/form-data'"
+            self._send_json(501, msg, {"data": None, "message": msg})
+            return False
+        env = self._env(userid)
+        try:
+            self._precheck(env, handler, {**query_params, **uri_params})
+        except handlers.PVEError as err:
+            self._drain_body()
+            self._send_error_obj(err)
+            return False
+        return True
+
+    def _drain_body(self):
+        """Read a refused request body and throw it away (nothing reaches the disk), so that the
+        client gets to read the answer."""
+        try:
+            left = min(int(self.headers.get("Content-Length") or 0), MAX_UPLOAD)
+        except ValueError:
+            left = 0
+        while left > 0:
+            chunk = self.rfile.read(min(left, 1 << 16))
+            if not chunk:
+                break
+            left -= len(chunk)
+
+    def _env(self, userid):
+        return handlers.Env(self.server.state, user=userid, rpc="https", stdout=_NullIO(), stderr=_NullIO(),
+                            permission_checker=self._permission_checker)
 
     def _dispatch(self, method, rel, params, userid, is_token):
         if (method, rel) == ("POST", "/access/ticket"):
@@ -376,45 +440,38 @@ class RequestHandler(BaseHTTPRequestHandler):
         if handler is None:
             msg = "Method '%s %s' not implemented" % (method, rel)
             self._send_json(501, msg, {"data": None, "message": msg})
-            return
+            return False
         dup = {}
         for k in sorted(params):
             if k in uri_params and str(params[k]) != uri_params[k]:
                 dup[k] = "duplicate parameter (already defined in URI) with conflicting values!"
         if dup:
             self._send_error_obj(handlers.param_error(dup))
-            return
+            return False
 
-        env = handlers.Env(self.server.state, user=userid, rpc="https", stdout=_NullIO(), stderr=_NullIO(),
-                           permission_checker=self._permission_checker)
+        env = self._env(userid)
         try:
-            self._precheck(env, method, rel, {**params, **uri_params})
+            self._precheck(env, handler, {**params, **uri_params})
             result = handlers.call(env, method, rel, params)
         except handlers.PVEError as err:
             self._send_error_obj(err)
-            return
+            return False
         except Exception as exc:  # a plain `die` in PVE
             if self.server.log is not None:
                 traceback.print_exc(file=self.server.log)
             self._send_error_obj(handlers.PVEError(str(exc) or exc.__class__.__name__))
-            return
+            return False
         self._send_json(200, "OK", {"data": result})
+        return True
 
     def _permission_checker(self, env, path, privs, any_of):
         return self.server.auth.check(env.user, path, privs, any_of=any_of)
 
-    def _precheck(self, env, method, rel, all_params):
-        found, check, _uri = perms.rule_for(method, rel)
-        if not found or check is None:
-            return
-        template, privs, any_of = check
-        path = perms.acl_path(template, all_params)
-        if path is not None and env.check_perm(path, privs, any_of=any_of, noerr=True):
-            return
-        if (method, rel.count("/")) == ("POST", 3) and rel.endswith("/lxc") and all_params.get("pool") \
-                and env.check_perm("/pool/%s" % all_params["pool"], privs, noerr=True):
-            return
-        raise handlers.perm_error("%s, %s" % (path or template, "|".join(privs) if any_of else ", ".join(privs)))
+    @staticmethod
+    def _precheck(env, handler, all_params):
+        """The endpoint's ``permissions`` (``@api(perm=...)``), before its code runs."""
+        if handler.perm is not None:
+            handler.perm.check(env, all_params)
 
     def _login(self, params):
         errors = {}

@@ -1,5 +1,6 @@
-# Copyright (c) 2026 lxcri.containers contributors
-# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Copyright (c) lxcri.containers contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Self-signed certificate for the simulated pveproxy (``nodes/<node>/pve-ssl.pem`` + ``.key``).
 
 Made with the ``openssl`` command line tool (no third-party Python package, no network).
