@@ -87,7 +87,7 @@ options:
       - The bundle's settings are mapped as Proxmox VE 9.1 runs application containers and returned in RV(container)
         (hostname, memory and swap from C(linux.resources.memory), cores and cpulimit from the CPU quota and period, cpuunits
         from the shares, the process as C(entrypoint) with C(cmode=console), env, cwd/user/groups as raw C(lxc.init.*) keys,
-        rlimits and noNewPrivileges as raw C(lxc.*) keys, bind mounts as mount points). Settings without a Proxmox VE equivalent
+        rlimits as raw C(lxc.prlimit.*) keys, bind mounts as mount points). Settings without a Proxmox VE equivalent
         are listed in a warning and in the C(unmapped) list of RV(container), never dropped silently.
       - In check mode the template is built in a temporary directory (for its name and checksum) and removed.
     type: path

@@ -158,7 +158,10 @@ def map_process(process, out):
     if user.get("umask") is not None:
         out.unmapped.append("process.user.umask: no Proxmox VE equivalent")
     if process.get("noNewPrivileges"):
-        out.lxc.append(["lxc.no_new_privs", "1"])
+        # pve-container's parse_pct_config drops raw keys outside $valid_lxc_conf_keys (LXC/Config.pm), so a written
+        # lxc.no_new_privs would vanish on the next read and never converge.
+        out.unmapped.append("process.noNewPrivileges: Proxmox VE's container config has no key for it (lxc.no_new_privs is not "
+                            "a raw lxc key pve-container accepts)")
     for limit in process.get("rlimits") or []:
         kind = str(limit.get("type", ""))
         if kind.startswith("RLIMIT_"):

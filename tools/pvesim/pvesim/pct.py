@@ -118,14 +118,23 @@ def get_options(cmd, schema, args, stderr):
                                 interactive=interactive)
 
 
-def _read_password():
-    """PVE's interactive ``--password``: asked twice on the terminal."""
+def _read_line(prompt):
+    """PVE::PTY::read_password: a line from stdin when it is not a terminal, else a prompt."""
     import getpass
 
-    if not sys.stdin.isatty():
-        raise PVEError("pvesim: '--password' without a value prompts on a terminal; pass --password <value>")
-    pw1 = getpass.getpass("Enter password: ")
-    pw2 = getpass.getpass("Retype password: ")
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise PVEError("EOF while reading password")
+    return line[:-1] if line.endswith("\n") else line
+
+
+def _read_password():
+    """PVE's interactive ``--password`` (the ``pve-password`` standard mapping of PVE::CLIHandler):
+    PVE::PTY::get_confirmed_password, two reads that must match (pve-common src/PVE/PTY.pm)."""
+    pw1 = _read_line("Enter new password: ")
+    pw2 = _read_line("Retype new password: ")
     if pw1 != pw2:
         raise PVEError("passwords do not match")
     return pw1

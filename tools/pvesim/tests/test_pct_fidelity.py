@@ -7,6 +7,9 @@ pve-container, pve-storage as of the versions the contract cites)."""
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 from test_pct_conformance import create
 
@@ -373,3 +376,31 @@ def test_config_file_warnings_and_what_is_kept(pctx, template, state):
     assert "memory: lots\n" in r.out and "foo: bar\n" in r.out
     assert "cores" not in r.out and "delete" not in r.out and "rootfs.path" not in r.out and "lxc.foo" not in r.out
     assert r.out.endswith("lxc.utsname: old\nlxc.cgroup.cpu.shares: 512\nlxc.cgroup2.cpu.weight: 100\n")
+
+
+# ------------------------------------------------------------------ create --password without a value
+# pve-container PVE/CLI/pct.pm param_mapping create_vm: the 'pve-password' standard mapping of
+# pve-common CLIHandler.pm (interactive); its func calls PVE::PTY::get_confirmed_password, which
+# reads twice through read_password: on a non-terminal stdin, one line each (pve-common src/PVE/PTY.pm).
+
+
+class _Stdin(io.StringIO):
+    def isatty(self):
+        return False
+
+
+def test_bare_password_reads_two_lines_from_a_non_terminal_stdin(pctx, template, state, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", _Stdin("s3cret\ns3cret\n"))
+    r = pctx("create", 9001, template, "--rootfs", "local-lvm:8", "--password")
+    assert r.rc == 0, r
+    assert "s3cret" not in r.out + r.err
+    assert "9001" in pctx("list").out
+
+
+@pytest.mark.parametrize("stdin, message", [("a\nb\n", "passwords do not match"), ("a\n", "EOF while reading password"),
+                                            ("", "EOF while reading password")])
+def test_bare_password_refused_when_the_two_lines_differ_or_stdin_ends(pctx, template, monkeypatch, stdin, message):
+    monkeypatch.setattr(sys, "stdin", _Stdin(stdin))
+    r = pctx("create", 9001, template, "--rootfs", "local-lvm:8", "--password")
+    assert r.rc != 0 and message in r.err, r
+    assert pctx("list").out == ""

@@ -38,10 +38,12 @@ def test_runc_default_spec_maps_without_noise():
     out = mapping.map_config(RUNC_SPEC)
     assert out.params == {"hostname": "runc", "entrypoint": "sh", "cmode": "console",
                           "env": "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\0TERM=xterm"}
-    assert out.lxc == [["lxc.no_new_privs", "1"], ["lxc.prlimit.nofile", "1024:1024"]]
-    # runc's default read-only root is the one thing a Proxmox VE container cannot honour
-    assert out.unmapped == ["root.readonly: a Proxmox VE container's root file system is always writable"]
-    assert out.warning().startswith("oci_bundle: 1 setting(s) of config.json have no Proxmox VE equivalent")
+    assert out.lxc == [["lxc.prlimit.nofile", "1024:1024"]]
+    # runc's default read-only root and noNewPrivileges are what a Proxmox VE container cannot honour
+    assert out.unmapped == ["process.noNewPrivileges: Proxmox VE's container config has no key for it (lxc.no_new_privs is not "
+                            "a raw lxc key pve-container accepts)",
+                            "root.readonly: a Proxmox VE container's root file system is always writable"]
+    assert out.warning().startswith("oci_bundle: 2 setting(s) of config.json have no Proxmox VE equivalent")
     assert any(item.startswith("linux.maskedPaths") for item in out.defaults)
     assert any(item.startswith("mounts[/proc]") for item in out.defaults)
 
@@ -60,7 +62,7 @@ def test_image_settings_map_like_pve_9_1():
     assert ["lxc.init.cwd", "/srv"] in out.lxc
     assert ["lxc.init.uid", "1000"] in out.lxc and ["lxc.init.gid", "1000"] in out.lxc
     assert ["lxc.init.groups", "10,20"] in out.lxc
-    assert out.unmapped == []
+    assert [item.split(":")[0] for item in out.unmapped] == ["process.noNewPrivileges"]
 
 
 def test_unmappable_settings_are_listed_in_one_warning():
@@ -159,6 +161,7 @@ def test_prepare_from_a_bundle(tmp_path):
     make_rootfs(str(bundle_dir / "rootfs"), FILES)
     config = umoci_like()
     config["root"] = {"path": "rootfs"}
+    del config["process"]["noNewPrivileges"]  # the one setting of runc's default a CT cannot honour: no warning without it
     (bundle_dir / "config.json").write_text(json.dumps(config))
     result = bundle.prepare(str(bundle_dir), storage="local", cache_dir=str(tmp_path / "cache"), arch="amd64")
     assert result["ostemplate"] == "local:vztmpl/" + result["template_name"]

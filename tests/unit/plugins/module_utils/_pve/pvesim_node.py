@@ -31,24 +31,12 @@ class _Stdin(io.StringIO):
         return False
 
 
-def _read_password_from_stdin():
-    """PVE::PTY::read_password on a non-terminal stdin reads one line per prompt (pve-common
-    src/PVE/PTY.pm, ``read_password`` and ``get_confirmed_password``); pvesim only prompts on a
-    terminal, so the harness reads the two lines the way PVE does."""
-    first = sys.stdin.readline().rstrip("\n")
-    second = sys.stdin.readline().rstrip("\n")
-    if first != second:
-        raise handlers.PVEError("passwords do not match")
-    return first
-
-
 class PveNode:
     """One simulated node: its state dir, a template, and the record of everything sent to it."""
 
     def __init__(self, tmp_path, monkeypatch):
         self.state = State(tmp_path / "pve").init(node=NODE, mode="state")
         monkeypatch.setenv("PVESIM_STATE_DIR", str(self.state.root))
-        monkeypatch.setattr(pct, "_read_password", _read_password_from_stdin)
         key = "busybox"
         if key not in _TEMPLATE_CACHE or not os.path.exists(_TEMPLATE_CACHE[key]):
             _TEMPLATE_CACHE[key] = build_busybox_template(str(tmp_path / "debian-12-busybox_1.0-1_amd64.tar.gz"))
