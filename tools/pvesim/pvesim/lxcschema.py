@@ -366,9 +366,13 @@ API_CONFIG_KEYS = {k: v for k, v in CONFDESC.items() if k not in ("parent", "sna
 FASTPLUG = {"description", "onboot", "startup", "protection", "hostname", "hookscript", "cores", "tags", "lock"}
 
 
-def check_type(key, value):
-    """PVE::LXC::Config->check_type used by the config *parser* (raises ValueError)."""
-    p = CONFDESC.get(key)
+def check_type(key, value, confdesc=None, unquote=False):
+    """PVE::LXC::Config->check_type used by the config *parser* (raises ValueError).
+
+    qemu-server's ``check_type`` is the same over its own ``confdesc`` (``confdesc``), except that
+    a string without a format loses one pair of double quotes (``unquote``).
+    """
+    p = (CONFDESC if confdesc is None else confdesc).get(key)
     if p is None:
         raise ValueError("unknown setting '%s'" % key)
     if re.search(r"[\n\r]", value):
@@ -393,7 +397,8 @@ def check_type(key, value):
         except FormatError as exc:
             text = str(exc)  # PVE::Exception text ends in the newline warn() would add
             raise ValueError(text[:-1] if text.endswith("\n") else text) from None
-    return value
+        return value
+    return re.sub(r'^"(.*)"$', r"\1", value) if unquote else value
 
 
 # --------------------------------------------------------------------------------------------

@@ -391,33 +391,7 @@ for _i in range(MAX_SERIAL):
 
 def check_type(key: str, value: str) -> str:
     """QemuServer.pm ``check_type``: the typed, canonical text of one config value (ValueError)."""
-    p = CONFDESC.get(key)
-    if p is None:
-        raise ValueError("unknown setting '%s'" % key)
-    if re.search(r"[\n\r]", value):
-        raise ValueError("property contains a line feed")
-    if p.type == "boolean":
-        if value == "1" or value.lower() in ("on", "yes", "true"):
-            return "1"
-        if value == "0" or value.lower() in ("off", "no", "false"):
-            return "0"
-        raise ValueError("type check ('boolean') failed - got '%s'" % value)
-    if p.type == "integer":
-        if re.match(r"^\d+$", value):
-            return str(int(value))
-        raise ValueError("type check ('integer') failed - got '%s'" % value)
-    if p.type == "number":
-        if re.match(r"^\d+(\.\d+)?$", value):
-            return value
-        raise ValueError("type check ('number') failed - got '%s'" % value)
-    if p.format is not None:
-        try:
-            p.format(value)
-        except FormatError as exc:
-            raise ValueError(str(exc)) from None
-        return value
-    # check_type checks only formats (not enum or pattern) and strips one pair of double quotes
-    return re.sub(r'^"(.*)"$', r"\1", value)
+    return lxcschema.check_type(key, value, confdesc=CONFDESC, unquote=True)
 
 
 def validate_value(key: str, value: object) -> object:
