@@ -286,11 +286,13 @@ def _force_rmtree(path):
 
 def free_volume(state, volid, log=None):
     """Remove a volume with its snapshots.  ``log(line)`` gets ``lvremove``'s lines on LVM-thin
-    (LvmThinPlugin.pm ``free_image``: the snapshots first, then the volume)."""
+    (LvmThinPlugin.pm ``free_image``: the snapshots first, then the volume) and on thick LVM
+    (LVMPlugin.pm ``free_lvm_volumes_locked`` without ``saferemove``: one ``lvremove -f`` in the
+    caller's task; thick LVM volumes have no snapshots here)."""
     path, _vtype = volume_path(state, volid)
     storeid, volname = parse_volume_id(volid)
-    thin = (state.storage_config().get(storeid) or {}).get("type") == "lvmthin"
-    if log is not None and thin and path.parent.is_dir():
+    lvm = (state.storage_config().get(storeid) or {}).get("type") in LVM_TYPES
+    if log is not None and lvm and path.parent.is_dir():
         for snap in sorted(path.parent.glob(path.name + SNAP_INFIX + "*")):
             log('  Logical volume "snap_%s_%s" successfully removed.' % (volname, snap.name.split(SNAP_INFIX, 1)[1]))
     existed = path.exists() or path.is_symlink()
@@ -304,7 +306,7 @@ def free_volume(state, volid, log=None):
     if path.parent.is_dir():
         for snap in path.parent.glob(path.name + SNAP_INFIX + "*"):
             _force_rmtree(snap)
-    if log is not None and thin and existed:
+    if log is not None and lvm and existed:
         log('  Logical volume "%s" successfully removed.' % volname)
     parent = path.parent
     if parent.name.isdigit() and parent.parent.name == "images":

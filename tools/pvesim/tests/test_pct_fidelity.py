@@ -13,7 +13,7 @@ import sys
 import pytest
 from test_pct_conformance import create
 
-from pvesim import pct
+from pvesim import pct, tasks
 from pvesim.config import lxc_configs
 
 
@@ -198,6 +198,45 @@ def test_lvm_lines_outside_a_task(pctx, template):
     assert (r.rc, r.out, r.err) == (0, '  Logical volume "vm-9001-disk-1" successfully removed.\n', "")
 
 
+# Thick LVM (pve-storage 9.1.0..9.1.7, LVMPlugin.pm free_image -> free_lvm_volumes_locked, named
+# free_lvm_volumes in 9.1.0, same body): without `saferemove` (the storage.cfg default, unset
+# here) each volume gets `lvremove -f <vg>/<name>` through run_command with only `errmsg`, so
+# LVM2's "Logical volume ... successfully removed." (lib/metadata/lv_manip.c lv_remove_single,
+# log_print level -> stdout) reaches STDOUT, and no cleanup worker is returned: Storage.pm
+# vdisk_free forks no `imgdel` task, the line stays in the caller's task (here vzdestroy).
+# With `saferemove 1` the task would print lvrename's `Renamed ...` line and fork an `imgdel`
+# task whose zero-out output depends on the block device; pvesim does not model that.
+
+@pytest.fixture
+def thick_lvm(state):
+    """A thick LVM storage `thick` (storage.cfg defaults: no saferemove)."""
+    cfg = state.storage_config()
+    cfg["thick"] = {"type": "lvm", "vgname": "vmdata", "content": "rootdir,images"}
+    state.write_storage_config(cfg)
+
+
+@pytest.mark.usefixtures("thick_lvm")
+def test_thick_lvm_destroy_prints_lvremove_in_the_destroy_task(pctx, template, state):
+    r = pctx("create", 9001, template, "--rootfs", "thick:1")
+    assert r.rc == 0 and r.out.startswith('  Logical volume "vm-9001-disk-0" created.\n'), r
+    r = pctx("destroy", 9001)
+    assert (r.rc, r.out, r.err) == (0, '  Logical volume "vm-9001-disk-0" successfully removed.\n', "")
+    freeing = [t for t in tasks.list_tasks(state) if t["type"] in ("vzdestroy", "imgdel")]
+    assert [t["type"] for t in freeing] == ["vzdestroy"]
+    _total, log = tasks.read_task_log(state, freeing[0]["upid"], limit=0)
+    assert [e["t"] for e in log] == ['  Logical volume "vm-9001-disk-0" successfully removed.', "TASK OK"]
+
+
+@pytest.mark.usefixtures("thick_lvm")
+def test_thick_lvm_volume_removed_by_pct_set(pctx, template):
+    create(pctx, template, 9001)
+    # disk numbers are per storage (LVMPlugin.pm find_free_diskname): VG "vmdata" has no disk-0 yet
+    assert pctx("set", 9001, "--mp0", "thick:1,mp=/data").rc == 0
+    assert pctx("set", 9001, "--delete", "mp0").rc == 0
+    r = pctx("set", 9001, "--delete", "unused0")
+    assert (r.rc, r.out, r.err) == (0, '  Logical volume "vm-9001-disk-0" successfully removed.\n', "")
+
+
 # ------------------------------------------------------------------ create
 
 def test_create_keeps_a_lock_given_by_the_caller(pctx, template, state):
@@ -208,10 +247,13 @@ def test_create_keeps_a_lock_given_by_the_caller(pctx, template, state):
     assert pctx("start", 9001).err == "CT is locked (backup)\n"
 
 
-def test_missing_absolute_template_fails_inside_the_task(pctx, state):
+@pytest.mark.usefixtures("thick_lvm")
+@pytest.mark.parametrize("storeid", ["local-lvm", "thick"])
+def test_missing_absolute_template_fails_inside_the_task(pctx, state, storeid):
     # pve-storage Storage.pm abs_filesystem_path, called by LXC/Create.pm archive_is_oci_format
-    # (warns) and restore_archive (dies) inside the create task
-    r = pctx("create", 9001, "/nonexistent/t.tar.gz", "--rootfs", "local-lvm:1")
+    # (warns) and restore_archive (dies) inside the create task; its cleanup (API2/LXC.pm
+    # create_vm -> PVE::LXC::destroy_disks -> vdisk_free) prints lvremove's line on both LVM types
+    r = pctx("create", 9001, "/nonexistent/t.tar.gz", "--rootfs", "%s:1" % storeid)
     assert (r.rc, r.out, r.err) == (255, '  Logical volume "vm-9001-disk-0" created.\n'
                                          "can't find file '/nonexistent/t.tar.gz'\n"
                                          '  Logical volume "vm-9001-disk-0" successfully removed.\n',
