@@ -64,7 +64,7 @@ def one_cycle(tmp: Path, guest, accel: str) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cache", default=str(Path(__file__).resolve().parents[1] / ".work" / "cache" / "pvesim-qemu"))
     args = parser.parse_args()
@@ -74,7 +74,7 @@ def main() -> None:
     print("qemu boot benchmark: %d runs, %s, accelerator %s (%s), kernel %s, Python %s on %s" % (
         args.runs, qemu, accel, why, guest.kernel_version, platform.python_version(), platform.machine()))
     results: dict[str, list[float]] = {}
-    for _ in range(args.runs):
+    for _run in range(args.runs):
         with tempfile.TemporaryDirectory(prefix="pvesim-qemu-bench-") as tmp:
             for name, seconds in one_cycle(Path(tmp), guest, accel).items():
                 results.setdefault(name, []).append(seconds)
@@ -83,8 +83,8 @@ def main() -> None:
     print("%-40s %10s %10s %10s %12s" % ("case", "median s", "min s", "max s", "x baseline"))
     for name, values in results.items():
         ref = base["shutdown"] if ("shutdown" in name or "quit" in name) else base["boot"]
-        print("%-40s %10.2f %10.2f %10.2f %12.1f" % (name, statistics.median(values), min(values), max(values),
-                                                       statistics.median(values) / ref))
+        median = statistics.median(values)
+        print("%-40s %10.2f %10.2f %10.2f %12.1f" % (name, median, min(values), max(values), median / ref))
 
 
 if __name__ == "__main__":

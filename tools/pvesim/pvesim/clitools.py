@@ -171,9 +171,10 @@ _OPTION_RE = re.compile(r"^(--|-)(.+)$", re.S)
 def _lookup(name: str, names: list[str], stderr: TextIO) -> str | None:
     """Getopt::Long's option lookup: ignore_case, then a unique abbreviation (auto_abbrev)."""
     low = name.lower()
-    if low in names:
-        return low
-    hits = [n for n in names if n.startswith(low)]
+    exact = [n for n in names if n.lower() == low]  # forceStop, keepEnv: the schema's own case
+    if exact:
+        return exact[0]
+    hits = [n for n in names if n.lower().startswith(low)]
     if len(hits) == 1:
         return hits[0]
     if hits:

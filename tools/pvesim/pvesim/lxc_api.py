@@ -839,8 +839,8 @@ def _resolve_template(env, ostemplate, content_type):
     return path, display
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=_nv(current=Param("boolean", default=0),
-                                                          snapshot=Param("string", format=fmt_configid, max_length=40)),
+@api("GET", "/nodes/{node}/lxc/{vmid}/config", perm=Perm("/vms/{vmid}", ("VM.Audit",)),
+     params=_nv(current=Param("boolean", default=0), snapshot=Param("string", format=fmt_configid, max_length=40)),
      name="vm_config")
 def vm_config(env, p):
     faults.check(env.state, "vm_config")
@@ -1017,8 +1017,7 @@ def vm_stop(env, p):
 
 
 @api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(timeout=Param("integer", minimum=0, default=60),
-                                                                    forceStop=Param("boolean", default=0)),
+     params=_nv(timeout=Param("integer", minimum=0, default=60), forceStop=Param("boolean", default=0)),
      name="vm_shutdown", protected=True)
 def vm_shutdown(env, p):
     vmid = p["vmid"]
@@ -1064,7 +1063,7 @@ def vm_reboot(env, p):
 
 @api("DELETE", "/nodes/{node}/lxc/{vmid}", perm=Perm("/vms/{vmid}", ("VM.Allocate",)),
      params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
-                                                      **{"destroy-unreferenced-disks": Param("boolean")}),
+                **{"destroy-unreferenced-disks": Param("boolean")}),
      name="destroy_vm", protected=True)
 def destroy_vm(env, p):
     vmid = p["vmid"]
@@ -1156,8 +1155,8 @@ def template(env, p):
 
 @api("PUT", "/nodes/{node}/lxc/{vmid}/resize", perm=Perm("/vms/{vmid}", ("VM.Config.Disk",)),
      params=_nv(disk=Param("string", optional=False, enum=["rootfs"] + ["mp%d" % i for i in range(MAX_MOUNT_POINTS)]),
-                                                          size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
-                                                          digest=Param("string", max_length=40)),
+                size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"),
+                digest=Param("string", max_length=40)),
      name="resize_vm", protected=True)
 def resize_vm(env, p):
     from .lxcschema import parse_size

@@ -252,6 +252,7 @@ DEV_KEYS = {
 }
 DEV_DESC = PropDesc("dev", DEV_KEYS, default_key="path")
 
+
 def _propfmt(desc, extra=None):
     def f(s):
         res = parse_property_string(desc, s)

@@ -446,3 +446,12 @@ def test_bare_password_refused_when_the_two_lines_differ_or_stdin_ends(pctx, tem
     r = pctx("create", 9001, template, "--rootfs", "local-lvm:8", "--password")
     assert r.rc != 0 and message in r.err, r
     assert pctx("list").out == ""
+
+
+# Getopt::Long with ignore_case (pve-common JSONSchema.pm get_options): camelCase API parameters such as
+# shutdown's forceStop (pve-container src/PVE/API2/LXC/Status.pm vm_shutdown) match in any case, and abbreviate.
+@pytest.mark.parametrize("option", ["--forceStop", "--forcestop", "--FORCESTOP", "--force"])
+def test_camel_case_options_match_ignoring_case(pctx, template, option):
+    create(pctx, template, 9001)
+    r = pctx("shutdown", 9001, option, "1", "--timeout", "5")
+    assert "Unknown option" not in r.err and "unable to parse option" not in r.err, r

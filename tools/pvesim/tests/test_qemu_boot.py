@@ -61,7 +61,7 @@ def test_tcg_boot_console_network_and_acpi_shutdown(tmp_path, guest, bridge):
     conf = qmconfig.parse_vm_config(raw, VMID, strict=True)
     qmconfig.add_create_defaults(conf, "7.2.22")
     resolve = _volumes(tmp_path)
-    disk_path, _ = resolve("local-lvm:vm-%d-disk-0.qcow2" % VMID)
+    disk_path, _format = resolve("local-lvm:vm-%d-disk-0.qcow2" % VMID)
     Path(disk_path).parent.mkdir(parents=True)
     subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", disk_path, "64M"], check=True)
     cloudinit.build_nocloud_image(conf, VMID, resolve("local-lvm:vm-%d-cloudinit" % VMID)[0],

@@ -53,7 +53,7 @@ def test_net_errors(value, message):
 
 
 def test_parse_net_adds_a_random_mac_with_the_datacenter_prefix():
-    for _ in range(20):
+    for _attempt in range(20):
         mac = qmconfig.parse_net("virtio,bridge=vmbr0")["macaddr"]
         assert re.match(r"^BC:24:11:[0-9A-F]{2}:[0-9A-F]{2}:[0-9A-F]{2}$", mac)
     assert qmconfig.parse_net("virtio", mac_prefix="02:AA")["macaddr"].startswith("02:AA:")

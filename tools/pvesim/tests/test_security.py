@@ -206,8 +206,8 @@ def _oci_archive(dest, layers):
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                            "config": dict(blob(cfg), mediaType="application/vnd.oci.image.config.v1+json"),
                            "layers": layer_descs}).encode()
-    index = json.dumps({"schemaVersion": 2, "manifests": [dict(blob(manifest),
-                                                              mediaType="application/vnd.oci.image.manifest.v1+json")]})
+    manifest_desc = dict(blob(manifest), mediaType="application/vnd.oci.image.manifest.v1+json")
+    index = json.dumps({"schemaVersion": 2, "manifests": [manifest_desc]})
     with tarfile.open(dest, "w") as tar:
         for name, data in [("oci-layout", b'{"imageLayoutVersion":"1.0.0"}'), ("index.json", index.encode())] + [
                 ("blobs/sha256/" + d, data) for d, data in blobs.items()]:

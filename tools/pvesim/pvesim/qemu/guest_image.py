@@ -178,7 +178,7 @@ def _module_load_order(modroot: Path, wanted: tuple[str, ...]) -> list[Path]:
         if path is None:
             return  # built into the kernel
         for dep in _module_depends(path):
-                visit(dep.replace("-", "_"))
+            visit(dep.replace("-", "_"))
         order.append(path)
 
     for name in wanted:
@@ -239,7 +239,7 @@ def _build_locked(cache: Path) -> GuestImage:
     current = cache / "current"
     if current.is_file():
         version = current.read_text().strip()
-        kernel_version, _, revision = version.partition("+r")
+        kernel_version, _plus, revision = version.partition("+r")
         image = GuestImage(cache / version / "vmlinuz", cache / version / "initrd.img", kernel_version)
         if revision == IMAGE_REVISION and image.kernel.is_file() and image.initrd.is_file():
             return image

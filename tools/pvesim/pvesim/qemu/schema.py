@@ -102,7 +102,7 @@ class QmFormat:
                 continue  # parse_property_string skips empty and blank parts
             key, eq, value = part.partition("=")
             if eq and self.fused and key in self.fused[2]:
-                model_key, value_key, _ = self.fused
+                model_key, value_key, _models = self.fused
                 if fused_model is not None or re.search(r"(^|,)%s=" % model_key, data):
                     raise FormatError("key alias '%s' is already defined" % model_key)
                 fused_model = key
@@ -119,7 +119,7 @@ class QmFormat:
     def print(self, data: dict, skip: tuple[str, ...] = ()) -> str:
         """PVE::JSONSchema::print_property_string: default (or fused) key first, then sorted."""
         if self.fused:
-            model_key, value_key, _ = self.fused
+            model_key, value_key, _models = self.fused
             if data.get(model_key) is not None and data.get(value_key) is not None:
                 rest = print_property_string(self.desc, data, skip=(*skip, model_key, value_key))
                 head = "%s=%s" % (data[model_key], data[value_key])

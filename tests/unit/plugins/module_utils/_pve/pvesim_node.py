@@ -19,6 +19,7 @@ import time
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import ApiTransport
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport
 from pvesim import faults, handlers, pct, pvesh
+from pvesim.config import lxc_configs
 from pvesim.state import State
 from pvesim.templates import build_busybox_template, install_template
 
@@ -48,11 +49,11 @@ class PveNode:
 
     # -- state inspection ---------------------------------------------------------------------
     def conf_text(self, vmid):
-        path = self.state.ct_conf_path(vmid)
+        path = lxc_configs(self.state).path(vmid)
         return path.read_text() if path.exists() else None
 
     def exists(self, vmid):
-        return self.state.ct_conf_path(vmid).exists()
+        return lxc_configs(self.state).path(vmid).exists()
 
     def fail_next(self, kind, count=1, message=None):
         faults.add_fail(self.state, kind, count=count, message=message)

@@ -17,6 +17,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager impo
 from ansible_collections.lxcri.containers.plugins.modules.pve_container import argument_spec
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 from pvesim import faults
+from pvesim.config import lxc_configs
 
 TRANSPORTS = ("pct", "api")
 
@@ -69,7 +70,7 @@ def kinds(result):
 
 def set_conf_line(node, vmid, key, value):
     """Edit the CT's config file as another tool on the node would (a backup's lock, drift)."""
-    path = node.state.ct_conf_path(vmid)
+    path = lxc_configs(node.state).path(vmid)
     lines = [line for line in path.read_text().splitlines() if not line.startswith(key + ":")]
     if value is not None:
         lines.insert(0, "%s: %s" % (key, value))
@@ -271,7 +272,7 @@ def test_raw_lxc_edit_takes_the_config_lock_and_honours_lock(node):
         run(node, "pct", web(node), lxc=entries, lock_timeout=0)
     assert err.value.error_kind == "locked" and "backup" in err.value.msg
     set_conf_line(node, 120, "lock", None)
-    lock_path = node.state.lock_file(120)
+    lock_path = lxc_configs(node.state).lock_host_path(120)
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "w") as holder:  # another writer (pct set, a backup) holds the config flock
         fcntl.flock(holder, fcntl.LOCK_EX)
@@ -287,7 +288,7 @@ def test_raw_lxc_edit_takes_the_config_lock_and_honours_lock(node):
 def test_raw_lxc_edit_waits_as_pct_does(monkeypatch, node):
     monkeypatch.setattr(transport_pct, "LOCK_WAIT", 0.3)
     run(node, "pct", web(node))
-    with open(node.state.lock_file(120), "w") as holder:
+    with open(lxc_configs(node.state).lock_host_path(120), "w") as holder:
         fcntl.flock(holder, fcntl.LOCK_EX)
         with pytest.raises(LxcriError) as err:
             run(node, "pct", web(node), lxc=[["lxc.apparmor.profile", "unconfined"]], lock_timeout=1)

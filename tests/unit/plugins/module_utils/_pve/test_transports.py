@@ -11,6 +11,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pve import messa
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import ApiTransport, resolve_auth
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport, parse_list
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
+from pvesim.config import lxc_configs
 
 # --- pct output parsing (samples from the contract) ---------------------------------------
 
@@ -64,7 +65,7 @@ def test_pct_resize_failure_with_exit_0_is_detected(node):
 
 def test_pct_lock_errors_are_classified_locked(node):
     make_ct(node)
-    path = node.state.ct_conf_path(120)
+    path = lxc_configs(node.state).path(120)
     path.write_text("lock: backup\n" + path.read_text())
     with pytest.raises(LxcriError) as err:
         node.pct_transport().update(120, {"memory": "512"}, [])
