@@ -268,7 +268,9 @@ def main():
     parser.add_argument("--big", type=int, default=1000)
     parser.add_argument("--strace-size", type=int, default=10)
     parser.add_argument("--per-container-max", type=int, default=1000000, help="time the per-container path only up to this N (it is slow)")
-    parser.add_argument("--podman-collections", help="a directory holding ansible_collections/containers/podman")
+    parser.add_argument("--podman-collections", default=os.environ.get("LXCRI_PODMAN_COLLECTIONS"),
+                        help="a directory holding ansible_collections/containers/podman (default: $LXCRI_PODMAN_COLLECTIONS, "
+                             "which make bench sets)")
     parser.add_argument("--lxc-only", action="store_true", help="only LXC containers on pvesim state mode: starts no container, so it "
                         "needs no lock on a shared machine (and no podman comparison)")
     args = parser.parse_args()
