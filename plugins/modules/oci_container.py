@@ -25,7 +25,8 @@ description:
   - Two runs on the same container do not race; the second waits on a per-container lock (see O(lock_timeout)).
   - Failures return an C(error_kind) (C(invalid_argument), C(not_found), C(runtime_missing), C(unsupported_host),
     C(runtime_error), C(timeout), C(locked), C(conflict)). Invalid parameters, a missing bundle or C(config.json), and
-    a missing runtime fail before any command runs.
+    a missing runtime fail before any command runs. A failure after a command ran also returns C(actions) (the steps that
+    finished) and C(failed_action) (the step that failed, with its C(kind), C(description) and C(argv)).
 author:
   - lxcri.containers contributors (@lxcri)
 extends_documentation_fragment:
