@@ -93,10 +93,10 @@ class ActionModule(ActionBase):
                 if state == "absent":
                     params["remove_bundle"] = True
                 else:
-                    renderer = renderer or BundleRenderer()
+                    renderer = renderer or BundleRenderer(self._templar)
                     variables = translate.bundle_vars(spec, settings, renderer.defaults)
                     try:
-                        config = renderer.render(self._templar, dict(task_vars, **variables))
+                        config = renderer.render(dict(task_vars, **variables))
                     except BundleError as exc:
                         raise validate.SpecError("%s.oci.bundle: %s" % (validate.where(index, spec), exc.msg)) from None
                     params["bundle_config"] = translate.bundle_config(variables, config)

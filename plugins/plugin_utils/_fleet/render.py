@@ -3,11 +3,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Render an OCI bundle's ``config.json`` on the controller with the ``oci_bundle`` role's own files.
 
-The role's argument spec types the variables, the assertions of its ``check_inputs.yml`` and
-``render.yml`` are evaluated as they are written there (the same expressions, messages and
-filters), and its ``templates/config.json.j2`` renders the document, all with Ansible's templar.
-Two values only the host knows are rendered as placeholders that ``oci_containers`` fills in:
-the spec version its runtimes support and the name of the unpacked rootfs directory.
+The role's argument spec types the variables; its ``templates/input_problems.j2`` (the checks of
+``check_inputs.yml``), ``templates/config.json.j2`` and ``templates/document_problems.j2`` (the
+checks of ``render.yml``) render with Ansible's templar, so the action and the role say the same.
+One templar serves every container of the task and includes the three by name from the role's
+``templates`` directory, so Jinja compiles each once per task (its environment caches them)
+instead of once per container. Two values only the host knows are rendered as placeholders that
+``oci_containers`` fills in: the spec version its runtimes support and the name of the unpacked
+rootfs directory.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import yaml
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
-from ansible.template import trust_as_template
+from ansible.template import Templar, trust_as_template
 
 from ansible_collections.lxcri.containers.plugins.module_utils._fleet.ocibundle import ROOT_PLACEHOLDER, VERSION_PLACEHOLDER
 
@@ -40,32 +43,25 @@ def _load(*parts: str):
         return yaml.safe_load(stream)
 
 
-def _asserts(tasks: list) -> list[dict]:
-    """The ``ansible.builtin.assert`` tasks of a task file, in order."""
-    return [task for task in tasks if "ansible.builtin.assert" in task]
-
-
 class BundleRenderer:
     """The ``oci_bundle`` role's defaults, argument spec, assertions and template, loaded once per task."""
 
-    def __init__(self) -> None:
+    def __init__(self, templar: Templar) -> None:
         self.defaults = _load(_ROLE, "defaults", "main.yml")
         self.options = _load(_ROLE, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
-        self.input_checks = _asserts(_load(_ROLE, "tasks", "check_inputs.yml"))
-        self.document_checks = _asserts(_load(_ROLE, "tasks", "render.yml"))
-        with open(os.path.join(_ROLE, "templates", "config.json.j2"), encoding="utf-8") as stream:
-            self.template = stream.read()
         self._validator = ArgumentSpecValidator(self.options)
+        # The task's templar (its loader, its plugins) with the role's templates as the search path.
+        self._templar = templar.copy_with_new_env(searchpath=[os.path.join(_ROLE, "templates")])
 
-    def render(self, templar, variables: dict) -> dict:
+    def render(self, variables: dict) -> dict:
         """The rendered document (with the two placeholders), or ``BundleError`` with the role's message."""
         try:
-            return self._render(templar, variables)
+            return self._render(variables)
         except AnsibleError as exc:
             # A filter of the role's checks refused a value (oci_bytes on a bad size): the role fails with that message too.
             raise BundleError(" ".join(str(exc.message).split())) from None
 
-    def _render(self, templar, variables: dict) -> dict:
+    def _render(self, variables: dict) -> dict:
         own = dict((key, value) for key, value in variables.items() if key in self.options)
         # The role knows dir/tar/oci_layout; 'auto' (the host decides between a directory and a tar archive) is checked as a dir path.
         auto = own.get("oci_bundle_rootfs_source") == "auto"
@@ -76,25 +72,21 @@ class BundleRenderer:
             raise BundleError("; ".join(checked.error_messages))
         # As a role's argument spec validation: it checks, it does not change the variables.
         values = dict(variables, **own)
-        self._check(templar, self.input_checks, values)
+        self._check("input_problems.j2", values)
         values.update(_oci_bundle_oci_version=values.get("oci_bundle_oci_version") or VERSION_PLACEHOLDER, _oci_bundle_root_path=ROOT_PLACEHOLDER)
-        text = templar.copy_with_new_env(available_variables=values).template(trust_as_template(self.template))
-        values["_oci_bundle_json"] = text
-        self._check(templar, self.document_checks, values)
-        return text if isinstance(text, dict) else json.loads(text)
+        text = self._include("config.json.j2", values)
+        values["_oci_bundle_json"] = text if isinstance(text, str) else json.dumps(text)
+        self._check("document_problems.j2", values)
+        return json.loads(text) if isinstance(text, str) else text
 
-    @staticmethod
-    def _check(templar, tasks: list[dict], values: dict) -> None:
-        for task in tasks:
-            scope = dict(values)
-            env = templar.copy_with_new_env(available_variables=scope)
-            for name, expression in (task.get("vars") or {}).items():
-                scope[name] = env.template(trust_as_template(expression)) if isinstance(expression, str) else expression
-                env = templar.copy_with_new_env(available_variables=scope)
-            spec = task["ansible.builtin.assert"]
-            conditions = spec["that"] if isinstance(spec["that"], list) else [spec["that"]]
-            for condition in conditions:
-                if not env.evaluate_conditional(trust_as_template(condition)):
-                    message = env.template(trust_as_template(spec.get("fail_msg") or "assertion failed: %s" % condition))
-                    field = message.split(":", 1)[0] if message.startswith("oci_bundle_") else None
-                    raise BundleError(" ".join(str(message).split()), field)
+    def _include(self, name: str, values: dict):
+        self._templar.available_variables = values
+        return self._templar.template(trust_as_template("{%% include '%s' %%}" % name))
+
+    def _check(self, name: str, values: dict) -> None:
+        """The role's first problem with these values, as ``BundleError`` (the role's assertion message)."""
+        problems = self._include(name, values)
+        problems = json.loads(problems) if isinstance(problems, str) else problems
+        if problems:
+            message = " ".join(str(problems[0]).split())
+            raise BundleError(message, message.split(":", 1)[0] if message.startswith("oci_bundle_") else None)

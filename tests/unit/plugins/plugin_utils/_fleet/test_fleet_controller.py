@@ -31,7 +31,7 @@ def test_an_lxc_spec_becomes_pve_container_parameters_and_its_own_override_wins(
 
 
 def test_an_oci_spec_becomes_bundle_variables_and_container_parameters():
-    defaults = BundleRenderer().defaults
+    defaults = BundleRenderer(_templar()).defaults
     spec = {"name": "db", "source": {"rootfs": "/srv/rootfs.tar"}, "command": ["/bin/sleep", "infinity"], "memory": 64, "cpu": 0.25,
             "network": {"mode": "host"}, "oci": {"bundle": {"extra": {"annotations": {"a": "b"}}}, "container": {"stop_timeout": 3}}}
     variables = translate.bundle_vars(spec, SETTINGS, defaults)
@@ -90,9 +90,9 @@ def _templar():
 
 
 def test_the_role_template_renders_with_placeholders_and_passes_the_role_checks():
-    renderer = BundleRenderer()
+    renderer = BundleRenderer(_templar())
     spec = {"name": "db", "source": {"rootfs": "/srv/rootfs"}, "command": ["/bin/sleep", "infinity"], "memory": 64, "env": {"K": "{{ not templated }}"}}
-    config = renderer.render(_templar(), translate.bundle_vars(spec, SETTINGS, renderer.defaults))
+    config = renderer.render(translate.bundle_vars(spec, SETTINGS, renderer.defaults))
     assert config["ociVersion"] == VERSION_PLACEHOLDER and config["root"]["path"] == ROOT_PLACEHOLDER
     assert config["process"]["args"] == ["/bin/sleep", "infinity"] and config["hostname"] == "db"
     assert "K={{ not templated }}" in config["process"]["env"]
@@ -100,15 +100,15 @@ def test_the_role_template_renders_with_placeholders_and_passes_the_role_checks(
 
 
 def test_the_role_checks_refuse_bad_bundle_variables_with_the_role_messages():
-    renderer = BundleRenderer()
+    renderer = BundleRenderer(_templar())
     base = {"name": "db", "source": {"rootfs": "/srv/rootfs"}, "command": ["/bin/sleep"]}
     with pytest.raises(BundleError) as caught:
-        renderer.render(_templar(), translate.bundle_vars(dict(base, env={"A=B": "1"}), SETTINGS, renderer.defaults))
+        renderer.render(translate.bundle_vars(dict(base, env={"A=B": "1"}), SETTINGS, renderer.defaults))
     assert "oci_bundle_env names must be non-empty and contain no" in caught.value.msg
     with pytest.raises(BundleError) as caught:
-        renderer.render(_templar(), translate.bundle_vars(dict(base, oci={"bundle": {"memory": "lots"}}), SETTINGS, renderer.defaults))
+        renderer.render(translate.bundle_vars(dict(base, oci={"bundle": {"memory": "lots"}}), SETTINGS, renderer.defaults))
     assert "oci_bytes: 'lots' is not a size" in caught.value.msg
     with pytest.raises(BundleError) as caught:
         extra = {"bundle": {"extra": {"process": {"user": {"uid": "root"}}}}}
-        renderer.render(_templar(), translate.bundle_vars(dict(base, oci=extra), SETTINGS, renderer.defaults))
+        renderer.render(translate.bundle_vars(dict(base, oci=extra), SETTINGS, renderer.defaults))
     assert "the rendered config.json for /srv/bundles/db is invalid" in caught.value.msg and "$.process.user.uid" in caught.value.msg
