@@ -286,7 +286,8 @@ def main():
             rows = bench.size(size)
             floor = rows["floor"][0]
             bulk_noop = rows["bulk"][1]
-            print("\nN = %d containers (seconds inside the play; x floor = / the command loop; x bulk = / the bulk path)" % size)
+            print("\nN = %d containers (seconds inside the play; x floor = / the command loop; x bulk = / the bulk path; "
+                  "load average %.1f)" % (size, os.getloadavg()[0]))
             print("%-28s %9s %9s %9s %11s" % ("path", "create", "no-op", "x floor", "no-op x bulk"))
             for name, (create, noop) in rows.items():
                 if noop is None:

@@ -321,17 +321,22 @@ class ApiTransport:
         if not check:
             what = "converting CT %s to a template" % vmid
             started = int(time.time()) - 5
+            # the tasks there were before: an earlier (failed) conversion within the same second must not be taken for this one
+            earlier = {task.get("upid") for task in self._tasks(node, vmid, "vztemplate")}
             result = self._call("POST", path, what)
-            upid = result if str(result or "").startswith("UPID:") else self._find_task(node, vmid, "vztemplate", started)
+            upid = result if str(result or "").startswith("UPID:") else self._find_task(node, vmid, "vztemplate", started, earlier)
             if upid:
                 self._wait(upid, what, node=node)
             else:
                 self._poll_template(vmid, node, what)
         return self._shown("POST", path)
 
-    def _find_task(self, node, vmid, task_type, since):
-        tasks_list = self._call("GET", "/nodes/%s/tasks" % node, "listing tasks", vmid=vmid, typefilter=task_type, source="all") or []
-        candidates = [t for t in tasks_list if t.get("type") == task_type and int(t.get("starttime") or 0) >= since]
+    def _tasks(self, node, vmid, task_type):
+        return self._call("GET", "/nodes/%s/tasks" % node, "listing tasks", vmid=vmid, typefilter=task_type, source="all") or []
+
+    def _find_task(self, node, vmid, task_type, since, earlier):
+        candidates = [t for t in self._tasks(node, vmid, task_type)
+                      if t.get("type") == task_type and int(t.get("starttime") or 0) >= since and t.get("upid") not in earlier]
         if not candidates:
             return None
         return max(candidates, key=lambda t: int(t.get("starttime") or 0)).get("upid")

@@ -104,6 +104,9 @@ def _fault_main(args):
     if args.fault_cmd == "fail":
         faults.add_fail(st, args.kind, args.count, args.message)
         print("next %d '%s' operation(s) will fail" % (args.count, faults.canonical_kind(args.kind)))
+    elif args.fault_cmd == "warn":
+        faults.add_warn(st, args.kind, args.count, args.message)
+        print("next %d '%s' task(s) will log a warning" % (args.count, faults.canonical_kind(args.kind)))
     elif args.fault_cmd == "slow":
         faults.add_slow(st, args.seconds, args.kind)
         print("'%s' tasks sleep %gs" % (faults.canonical_kind(args.kind), args.seconds))
@@ -154,6 +157,10 @@ def build_parser():
     p.add_argument("--state-dir")
     fs = p.add_subparsers(dest="fault_cmd")
     q = fs.add_parser("fail", help="fail the next N operations of a kind (task type, handler name or pct command)")
+    q.add_argument("kind")
+    q.add_argument("--count", type=int, default=1)
+    q.add_argument("--message")
+    q = fs.add_parser("warn", help="make the next N tasks of a kind log a WARN line and end with warnings")
     q.add_argument("kind")
     q.add_argument("--count", type=int, default=1)
     q.add_argument("--message")

@@ -15,6 +15,9 @@ synchronous ones, plus the CLI-local ``pct`` commands ``status``, ``exec``, ``li
   255 / REST 200 + failed task, like a real in-worker error); a synchronous kind fails before
   anything is done (HTTP 500 / CLI nonzero).
 * slow: every matching task sleeps N seconds before it does its work.
+* warn: the next N matching tasks log ``WARN: <message>`` (``$rpcenv->warn``, as a guest's
+  systemd version check does) and end with warnings (``WARNINGS: n``, ``Task finished with n
+  warning(s)!``), not an error.
 * fail-create-after-alloc: the next N creates fail after the rootfs volume was allocated
   (the volume is then freed again, as PVE does).
 * hold-lock: a background process holds the CT's config file lock for N seconds.
@@ -68,6 +71,7 @@ def load(state):
         data = {}
     data.setdefault("fail", [])
     data.setdefault("slow", [])
+    data.setdefault("warn", [])
     data.setdefault("fail_create_after_alloc", {"remaining": 0})
     data.setdefault("held_locks", {})
     return data
@@ -82,6 +86,14 @@ def add_fail(state, kind, count=1, message=None):
     with _locked(state):
         data = load(state)
         data["fail"].append({"kind": kind, "remaining": int(count), "message": message or DEFAULT_MESSAGE.format(kind=kind)})
+        save(state, data)
+
+
+def add_warn(state, kind, count=1, message=None):
+    kind = canonical_kind(kind)
+    with _locked(state):
+        data = load(state)
+        data["warn"].append({"kind": kind, "remaining": int(count), "message": message or "pvesim: injected warning ({kind})"})
         save(state, data)
 
 
@@ -111,16 +123,16 @@ def clear(state):
         save(state, {})
 
 
-def _take(state, kind):
-    """Consume one matching ``fail`` entry; returns its message or None."""
+def _take(state, kind, table="fail"):
+    """Consume one matching entry of ``table`` (``fail`` or ``warn``); returns its message or None."""
     if not _path(state).exists():
         return None
     with _locked(state):
         data = load(state)
-        for f in data["fail"]:
+        for f in data[table]:
             if f["remaining"] > 0 and f["kind"] in (kind, "*"):
                 f["remaining"] -= 1
-                data["fail"] = [x for x in data["fail"] if x["remaining"] > 0]
+                data[table] = [x for x in data[table] if x["remaining"] > 0]
                 save(state, data)
                 return f["message"].replace("{kind}", kind)
     return None
@@ -136,7 +148,7 @@ def check(state, kind):
 
 
 def before_task(state, dtype, worker):
-    """Task hook (runs inside the worker): slow down, then maybe fail."""
+    """Task hook (runs inside the worker): slow down, maybe warn, then maybe fail."""
     if not _path(state).exists():
         return
     data = load(state)
@@ -146,6 +158,9 @@ def before_task(state, dtype, worker):
             delay = max(delay, float(s["seconds"]))
     if delay:
         time.sleep(delay)
+    warning = _take(state, dtype, "warn")
+    if warning is not None:
+        worker.warn(warning)
     msg = _take(state, dtype)
     if msg is not None:
         raise RuntimeError(msg)

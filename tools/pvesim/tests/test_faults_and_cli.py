@@ -43,6 +43,21 @@ def test_fail_sync_operation_with_message(state, template):
     assert run_pct(state, "set", 9001, "--memory", "600").rc == 0
 
 
+def test_warn_next_task_logs_a_warning_and_succeeds(state, template):
+    # PVE::RESTEnvironment: $rpcenv->warn prints "WARN: <text>" in the task log; a CLI worker that warned
+    # ends with "Task finished with N warning(s)!" and exit 0, the task's exitstatus is "WARNINGS: N".
+    _create(state, template)
+    faults.add_warn(state, "start", message="Systemd 257 detected. You may need to enable nesting.")
+    r = run_pct(state, "start", 9001)
+    assert r.rc == 0, r
+    assert "WARN: Systemd 257 detected. You may need to enable nesting.\n" in r.out
+    assert "Task finished with 1 warning(s)!" in r.out + r.err
+    assert run_pct(state, "status", 9001).out == "status: running\n"
+    assert run_pct(state, "stop", 9001).rc == 0
+    r = run_pct(state, "start", 9001)
+    assert r.rc == 0 and "WARN" not in r.out + r.err
+
+
 def test_fail_local_command(state, template):
     _create(state, template)
     faults.add_fail(state, "status")

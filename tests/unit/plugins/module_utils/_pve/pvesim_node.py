@@ -58,6 +58,9 @@ class PveNode:
     def fail_next(self, kind, count=1, message=None):
         faults.add_fail(self.state, kind, count=count, message=message)
 
+    def warn_next(self, kind, message):
+        faults.add_warn(self.state, kind, message=message)
+
     # -- pct transport ------------------------------------------------------------------------
     def pct_transport(self, node=None, timeout=60):
         return PctTransport(_PctModule(self), node=node, timeout=timeout)

@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages, model, retry, tasks
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import ApiTransport, resolve_auth
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import resolve_auth
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport, parse_list
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 from pvesim.config import lxc_configs
@@ -88,26 +88,13 @@ def test_pct_check_mode_runs_nothing(node):
     assert node.argvs == []
 
 
-class FakeModule:
-    """Scripted run_command, for outputs pvesim does not print (a template task's guest warnings)."""
-
-    def __init__(self, responses):
-        self.responses = list(responses)
-        self.commands = []
-
-    def get_bin_path(self, name, required=False):
-        return None if name == "timeout" else "/usr/sbin/%s" % name
-
-    def run_command(self, argv, data=None, binary_data=False):
-        self.commands.append((argv, data))
-        return self.responses.pop(0)
-
-
-def test_pct_warnings_are_not_errors(node):  # node: a local /etc/pve for the node name
-    module = FakeModule([(0, "WARN: Systemd 252 detected. You may need to enable nesting.\n", "Task finished with 1 warning(s)!\n")])
-    transport = PctTransport(module, node="pve")
+def test_pct_warnings_are_not_errors(node):
+    make_ct(node)
+    node.warn_next("vztemplate", "Systemd 252 detected. You may need to enable nesting.")
+    transport = node.pct_transport()
     assert transport.template(120) == ["/usr/sbin/pct", "template", "120"]
     assert transport.warnings == ["template 120: WARN: Systemd 252 detected. You may need to enable nesting."]
+    assert "template: 1" in node.conf_text(120)
 
 
 # --- errors, retry, tasks ---------------------------------------------------------------------
@@ -187,67 +174,33 @@ def test_resolve_auth_never_falls_back_to_root(given, field):
     assert err.value.error_kind == "invalid_argument" and err.value.msg.startswith(field)
 
 
-class FakeResource:
-    def __init__(self, api, path):
-        self.api = api
-        self.path = path
-
-    def __getattr__(self, method):
-        def call(**params):
-            self.api.calls.append((method.upper(), "/" + self.path, params))
-            return self.api.answer(method.upper(), "/" + self.path, params)
-        return call
-
-
-class FakeApi:
-    def __init__(self, host, **kwargs):
-        self.kwargs = kwargs
-        self.calls = []
-
-    def __call__(self, path):
-        return FakeResource(self, path)
-
-    def answer(self, method, path, params):
-        if path.endswith("/status"):
-            return {"status": "stopped", "exitstatus": "OK"}
-        if method == "POST":
-            return "UPID:pve:00000001:00000002:00000003:vzstart:120:auto@pve!ansible:"
-        return None
-
-
-def test_api_sends_booleans_as_integers_and_waits_for_the_task():
-    transport = ApiTransport(dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x", validate_certs=False),
-                             node="pve", api_factory=FakeApi)
-    assert transport.api.kwargs["token_name"] == "ansible" and transport.api.kwargs["user"] == "auto@pve"
-    assert transport.is_root_pam is False
-    transport.update(120, {"onboot": True, "memory": "512"}, ["swap"], digest="abc")
-    method, path, params = transport.api.calls[-1]
+def test_api_sends_booleans_as_integers_and_waits_for_the_task(node):
+    make_ct(node)
+    transport = node.api_transport(api_token_id="root@pam!ansible", api_token_secret="token-secret")
+    assert transport.is_root_pam is False  # a token is never root@pam itself
+    digest = transport.read_digest(120)
+    transport.update(120, {"onboot": True, "memory": "512"}, ["swap"], digest=digest)
+    method, path, params = node.bodies[-1]
     assert (method, path) == ("PUT", "/nodes/pve/lxc/120/config")
-    assert params == {"onboot": 1, "memory": "512", "delete": "swap", "digest": "abc"}
+    assert params == {"onboot": 1, "memory": "512", "delete": "swap", "digest": digest}
+    assert "onboot: 1" in node.conf_text(120) and "swap" not in node.conf_text(120)
     transport.start(120)
-    assert [c[1] for c in transport.api.calls[-2:]] == ["/nodes/pve/lxc/120/status/start",
-                                                        "/nodes/pve/tasks/UPID:pve:00000001:00000002:00000003:vzstart:120:auto@pve!ansible:/status"]
+    start, *polls = [body for body in node.bodies if body[1].endswith("/status/start") or "/tasks/" in body[1]]
+    assert start[:2] == ("POST", "/nodes/pve/lxc/120/status/start")
+    assert polls and all(path.startswith("/nodes/pve/tasks/UPID:pve:") and path.endswith("/status") for _m, path, _p in polls)
+    assert transport.status(120) == {"status": "running", "lock": None}
 
 
-class ListingApi(FakeApi):
-    def answer(self, method, path, params):
-        if path == "/nodes/pve/lxc":
-            return [{"vmid": "120", "status": "running", "name": "web", "tags": "a;b"}]
-        if path == "/cluster/resources":
-            return [{"type": "lxc", "vmid": 120, "node": "pve", "status": "unknown", "name": "web"}, {"type": "qemu", "vmid": 200}]
-        if path == "/nodes/pve/lxc/120/status/current":
-            return {"status": "running", "lock": ""}
-        return super().answer(method, path, params)
-
-
-def test_api_listing_is_live_with_a_node_and_marked_stale_without():
-    auth = dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x")
-    with_node = ApiTransport(auth, node="pve", api_factory=ListingApi)
-    assert with_node.list() == [{"vmid": 120, "status": "running", "lock": None, "name": "web", "node": "pve", "tags": "a;b",
-                                 "template": False, "stale": False}]
-    without = ApiTransport(auth, api_factory=ListingApi)
+def test_api_listing_is_live_with_a_node_and_marked_stale_without(node):
+    make_ct(node, 120, hostname="web", tags="a;b")
+    node.api_transport().start(120)
+    assert node.api_transport().list() == [{"vmid": 120, "status": "running", "lock": None, "name": "web", "node": "pve", "tags": "a;b",
+                                            "template": False, "stale": False}]
+    without = node.api_transport(node=None)
     rows = without.list()
+    # /cluster/resources (PVE serves it from pmxcfs's status cache, up to 10 s old): the caller re-reads the status
     assert [(r["vmid"], r["node"], r["stale"]) for r in rows] == [(120, "pve", True)]
+    assert node.bodies[-1][1] == "/cluster/resources"
     assert without.status(120, "pve") == {"status": "running", "lock": None}
 
 
@@ -265,42 +218,31 @@ def test_missing_or_old_proxmoxer_gives_an_actionable_error(monkeypatch):
     assert err.value.error_kind == "runtime_missing" and "1.2.0" in err.value.msg
 
 
-class TemplateApi(FakeApi):
-    upid = "UPID:pve:00000009:00000002:7FFFFFFF:vztemplate:120:auto@pve!ansible:"
-
-    def answer(self, method, path, params):
-        if path.endswith("/template"):
-            return None
-        if path == "/nodes/pve/tasks":
-            return [{"upid": "UPID:pve:1:2:00000001:vztemplate:120:x:", "type": "vztemplate", "starttime": 1},
-                    {"upid": self.upid, "type": "vztemplate", "starttime": 2 ** 31 - 1}]
-        if path.endswith("/status"):
-            return {"status": "stopped", "exitstatus": "Template feature is not available for 'local:120/vm-120-disk-0.raw'"}
-        return super().answer(method, path, params)
-
-
-def test_api_template_follows_the_worker_although_the_call_returns_no_upid():
-    transport = ApiTransport(dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x"), node="pve", api_factory=TemplateApi)
+def test_api_template_follows_the_worker_although_the_call_returns_no_upid(node):
+    # POST .../template returns null (pve-container src/PVE/API2/LXC.pm, template: the worker's UPID is not returned);
+    # the transport finds the worker in the node's task list and reports its failure.
+    make_ct(node)
+    node.fail_next("vztemplate", message="Template feature is not available for 'local-lvm:vm-120-disk-0'")
+    transport = node.api_transport()
     with pytest.raises(LxcriError) as err:
         transport.template(120)
-    assert err.value.error_kind == "task_failed" and err.value.details["upid"] == TemplateApi.upid
+    assert err.value.error_kind == "task_failed" and ":vztemplate:120:" in err.value.details["upid"]
     assert "Template feature is not available" in err.value.msg
+    assert "template: 1" not in node.conf_text(120)
+    transport.template(120)
+    assert "template: 1" in node.conf_text(120)
 
 
-def test_task_warnings_are_collected_not_failures(node):  # node: a local /etc/pve for the node name
-    module = FakeModule([(0, "extracting archive\nWARN: Systemd 257 detected. You may need to enable nesting.\n", "Task finished with 1 warning(s)!\n")])
-    transport = PctTransport(module, node="pve")
+def test_task_warnings_are_collected_not_failures(node):
+    make_ct(node)
+    nesting = "Systemd 257 detected. You may need to enable nesting."
+    node.warn_next("vzstart", nesting)
+    transport = node.pct_transport()
     transport.start(120)
-    assert transport.warnings == ["start 120: WARN: Systemd 257 detected. You may need to enable nesting."]
-
-    class WarnApi(FakeApi):
-        def answer(self, method, path, params):
-            if path.endswith("/status"):
-                return {"status": "stopped", "exitstatus": "WARNINGS: 1"}
-            if path.endswith("/log"):
-                return [{"n": 1, "t": "starting"}, {"n": 2, "t": "WARN: Systemd 257 detected. You may need to enable nesting."}]
-            return super().answer(method, path, params)
-
-    api = ApiTransport(dict(api_host="h", api_token_id="auto@pve!ansible", api_token_secret="x"), node="pve", api_factory=WarnApi)
+    assert transport.warnings == ["start 120: WARN: " + nesting]
+    transport.stop(120)
+    node.warn_next("vzstart", nesting)
+    api = node.api_transport()
     api.start(120)
-    assert api.warnings == ["start of CT 120: WARN: Systemd 257 detected. You may need to enable nesting."]
+    assert api.warnings == ["start of CT 120: WARN: " + nesting]
+    assert api.status(120) == {"status": "running", "lock": None}
