@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages, model, retry, tasks
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import resolve_auth
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport, parse_list
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import parse_list
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 from pvesim.config import lxc_configs
 
