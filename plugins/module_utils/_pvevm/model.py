@@ -195,6 +195,24 @@ def parse_config_text(text):
     return pve_model.parse_config_text(text)[0]
 
 
+def parse_list_text(text):
+    """``qm list`` -> rows ``{vmid, name, status, maxmem_mb, bootdisk_gb, pid}`` (qm.pm ``list``:
+    ``%10s %-20s %-10s %-10s %12.2f %-10s``).  A VM without a name is listed as ``VM <vmid>``
+    (QemuServer.pm vmstatus): ``name`` is None for it.  Names longer than 20 characters push the
+    columns right, so the row is read from both ends (a VM name is a DNS name: no spaces)."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 6 or not fields[0].isdigit():
+            continue
+        vmid = int(fields[0])
+        name = " ".join(fields[1:-4])
+        rows.append({"vmid": vmid, "name": None if name == "VM %d" % vmid else name, "status": fields[-4],
+                     "maxmem_mb": ps.parse_number(fields[-3], "maxmem"), "bootdisk_gb": ps.parse_number(fields[-2], "bootdisk"),
+                     "pid": ps.parse_int(fields[-1], "pid") or None})
+    return rows
+
+
 # `qm pending` and GET .../qemu/{vmid}/pending print PVE::GuestHelpers::format_pending /
 # config_with_pending_array, the same as for CTs: (pending view, pending keys[, digest]).
 parse_pending_text = pve_model.parse_pending_text

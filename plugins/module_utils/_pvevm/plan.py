@@ -129,6 +129,14 @@ class VmConfigDelta(ConfigDelta):
         pending |= set(key for key in self.delete if not hot_applied(key, before.get(key), None, features))
         return pending
 
+    def pending_after(self, existing, running):
+        """The keys in ``[PENDING]`` once this delta is written (the module's ``restart_required`` is this
+        being non-empty on a running VM).  update_vm_api hot-plugs only the keys of the call on a running
+        VM (``$modified``), so what was pending stays; on a stopped VM every write applies all pending."""
+        if not running:
+            return set() if (self.set or self.delete) else set(existing)
+        return set(existing) | self.pending_keys()
+
     @property
     def cloudinit_keys(self):
         """Changed keys a running guest sees only once its cloud-init drive is regenerated (next start)."""
@@ -278,6 +286,14 @@ def plan_create(desired):
 def create_values(config):
     """``plan_create``'s config -> ``{key: raw}`` for ``qm create`` / ``POST .../qemu`` (secret included)."""
     return dict((key, model.value_to_raw(key, value)) for key, value in config.items())
+
+
+def check_params(params):
+    """Every check of ``pve_vm``'s parameters that needs no Proxmox call, before any: the identity
+    (vmid or name), node and timeouts as for CTs, the config and the clone.  Returns
+    ``(desired flat config, CloneSpec or None)``."""
+    inputcheck.guest_identity(params, "name", "VM")
+    return model.desired_from_params(params), clone_from_params(params.get("clone"))
 
 
 # ---------------------------------------------------------------------------

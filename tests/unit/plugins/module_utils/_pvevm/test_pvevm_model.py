@@ -179,3 +179,20 @@ def test_bad_input_never_echoes_the_password():
     with pytest.raises(LxcriError) as exc:
         model.desired_from_params({"cipassword": "hunter2\nx"})
     assert "hunter2" not in str(exc.value)
+
+
+def test_qm_list():
+    """qm.pm list: printf "%10s %-20s %-10s %-10s %12.2f %-10s"; vmstatus names an unnamed VM "VM <vmid>"."""
+    text = ("%10s %-20s %-10s %-10s %12s %-10s\n" % ("VMID", "NAME", "STATUS", "MEM(MB)", "BOOTDISK(GB)", "PID")
+            + "%10s %-20s %-10s %-10s %12.2f %-10s\n" % (100, "VM 100", "stopped", 512, 0, 0)
+            + "%10s %-20s %-10s %-10s %12.2f %-10s\n" % (200, "vm1", "running", 2048, 32, 12345)
+            + "%10s %-20s %-10s %-10s %12.2f %-10s\n" % (201, "a-very-long-vm-name-over-twenty.example.com", "running", 1024, 8.5, 99))
+    assert text.splitlines()[0] == "      VMID NAME                 STATUS     MEM(MB)    BOOTDISK(GB) PID       "
+    assert text.splitlines()[2] == "       200 vm1                  running    2048              32.00 12345     "
+    assert model.parse_list_text(text) == [
+        {"vmid": 100, "name": None, "status": "stopped", "maxmem_mb": 512, "bootdisk_gb": 0, "pid": None},
+        {"vmid": 200, "name": "vm1", "status": "running", "maxmem_mb": 2048, "bootdisk_gb": 32, "pid": 12345},
+        {"vmid": 201, "name": "a-very-long-vm-name-over-twenty.example.com", "status": "running", "maxmem_mb": 1024,
+         "bootdisk_gb": 8.5, "pid": 99},
+    ]
+    assert model.parse_list_text("") == []  # no VMs: qm list prints nothing

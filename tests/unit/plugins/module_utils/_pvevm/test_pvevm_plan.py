@@ -212,6 +212,18 @@ def test_deleted_scsi_disk_is_hot_unplugged_and_balloon_delete():
     assert plan.hot_applied("balloon", 512, None, set()) is True
 
 
+def test_pending_after_the_write():
+    """API2/Qemu.pm update_vm_api: running -> vmconfig_hotplug_pending($modified), stopped -> vmconfig_apply_pending."""
+    # The current side is the pending view: a change already pending and declared again is no write.
+    view, keys, _digest = model.parse_pending_api([{"key": "cores", "value": 2, "pending": 4}, {"key": "name", "value": "web1"}])
+    delta = plan.plan_config(model.from_raw(view), desired(cores=4, name="web1"))
+    assert delta.empty and delta.pending_after(keys, running=True) == {"cores"}
+    delta = plan.plan_config(model.from_raw(view), desired(cores=4, memory=4096, name="web2"))
+    assert delta.pending_after(keys, running=True) == {"cores", "memory"}
+    assert delta.pending_after(keys, running=False) == set()
+    assert plan.plan_config(model.from_raw(view), desired(cores=4)).pending_after(keys, running=False) == {"cores"}
+
+
 def test_cloudinit_changes_are_named_for_the_next_boot():
     delta = plan.plan_config(current(), desired(ciuser="root", cores=4, ipconfig=[{"ip": "dhcp"}]))
     assert delta.cloudinit_keys == ["ciuser", "ipconfig0"]
