@@ -86,6 +86,8 @@ def hot_applied(key, before, after, features):
         return "memory" in features
     if key == "vcpus":
         return "cpu" in features
+    if key == "tablet":
+        return "usb" in features
     if key == "agent":
         if after is None or not (before or {}).get("enabled"):
             return False
@@ -102,13 +104,12 @@ def hot_applied(key, before, after, features):
 
 
 def _disk_hot_applied(key, before, after, features):
+    """vmconfig_update_disk; a cloud-init drive goes the same way, only after the other keys."""
     bus = key.rstrip("0123456789")
     if key in ("efidisk0", "tpmstate0"):
         return False
     if after is None:
         return "disk" in features and bus not in ("ide", "sata")
-    if model.is_cloudinit(after.get("file")):
-        return False  # regenerated and swapped after all other changes: kept pending
     if before is None:
         return "disk" in features and bus not in ("ide", "sata")
     if model.is_cdrom(before):
@@ -163,7 +164,9 @@ def _keep_undeclared(desired, current, exclusive):
     """Sub-options not declared keep their current value, unless ``exclusive`` (then the dict is the whole device)."""
     if exclusive:
         return desired
-    return dict(current, **desired)
+    merged = dict(current)
+    merged.update(desired)
+    return merged
 
 
 def reconcile_net(desired, current, exclusive=False):

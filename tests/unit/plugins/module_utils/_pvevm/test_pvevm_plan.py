@@ -160,6 +160,8 @@ def test_the_secret_never_reaches_actions_or_the_diff():
     ({"cores": 4, "sockets": 2, "cpu": "host", "memory": 4096, "ostype": "win11", "boot": ["net0"], "bios": "seabios",
       "scsihw": "lsi", "machine": "pc"}, None, {"cores", "sockets", "cpu", "memory", "ostype", "boot", "bios", "scsihw", "machine"}),
     ({"memory": 4096, "vcpus": 1}, "network,disk,cpu,memory", set()),
+    ({"tablet": False, "numa": True, "acpi": False}, None, {"numa", "acpi"}),
+    ({"tablet": False}, "network,disk", {"tablet"}),
     # NICs: bridge/tag/firewall/rate change live; a model change needs hotplug 'network'.
     ({"net": [{"bridge": "vmbr9", "firewall": False}]}, "0", set()),
     ({"net": [{"model": "e1000", "bridge": "vmbr0", "firewall": True}]}, "0", {"net0"}),
@@ -172,6 +174,9 @@ def test_the_secret_never_reaches_actions_or_the_diff():
     ({"disks": {"scsi0": {"storage": "local-lvm", "size": "32G", "iothread": False}}}, None, {"scsi0"}),
     ({"disks": {"scsi0": {"storage": "local-lvm", "size": "32G", "iothread": True, "mbps": 100, "backup": False}}}, None, set()),
     ({"disks": {"ide2": {"file": "local:iso/debian.iso", "media": "cdrom"}}}, None, set()),
+    # A cloud-init drive: an ide one is never hot-plugged, a scsi one is; the existing CD-ROM changes medium.
+    ({"disks": {"ide3": {"file": "local-lvm:cloudinit"}, "scsi3": {"file": "local-zfs:cloudinit"}}}, None, {"ide3"}),
+    ({"disks": {"ide2": {"file": "local-zfs:cloudinit"}}}, None, set()),
     ({"disks": {"efidisk0": {"file": "local-lvm:vm-100-disk-1", "efitype": "2m", "size": "4M"}}}, None, {"efidisk0"}),
     # Balloon: a new target is live, switching the device on or off is not.
     ({"balloon": 1536}, None, set()),
