@@ -151,6 +151,11 @@ class VmConfigDelta(ConfigDelta):
         """The same with secrets as ``<hidden>``: what ``actions`` and messages may show."""
         return mask_values(self.write_values())
 
+    def diff_views(self):
+        """``(before, after)`` in the module's shape for ``_common.plan.Plan``; ``cipassword`` included, for
+        the diff to mask through ``hidden_keys=model.SECRET_KEYS``."""
+        return model.public(self.before, with_secrets=True)[0], model.public(self.after, with_secrets=True)[0]
+
     def summary(self):
         """Key names only (``cipassword, cores, -tags``): the ``set`` action's description."""
         return ", ".join(sorted(list(self.set) + ["-" + key for key in self.delete]))
@@ -277,13 +282,26 @@ def plan_config(current, desired, exclusive=False, rewrite_secrets=False):
         removable = [key for key in current if (model.is_net(key) or model.is_ipconfig(key) or model.is_disk(key)) and key not in completed]
         if "tags" not in completed and current.get("tags"):
             removable.append("tags")
-    return build_delta(current, completed, removable, resize, EMPTY_MEANS_UNSET, delta_class=VmConfigDelta)
+    delta = build_delta(current, completed, removable, resize, EMPTY_MEANS_UNSET, delta_class=VmConfigDelta)
+    if "boot" in delta.set:
+        check_boot_order(delta.set["boot"], delta.after)
+    return delta
+
+
+def check_boot_order(devices, config):
+    """Every boot device is in the config as it will be (update_vm_api: "invalid bootorder: device '<dev>' does not exist")."""
+    for device in devices:
+        if device not in config:
+            raise invalid_argument("boot", "%s is not a device of this VM (declare it under disks or net, or drop it from boot)" % device)
 
 
 def plan_create(desired):
     """The flat config a create writes (disks as allocations, no MAC where Proxmox generates one)."""
     completed, _resize = complete_desired(None, desired, exclusive=True)
-    return dict((key, value) for key, value in completed.items() if value not in (None, "", [], {}))
+    config = dict((key, value) for key, value in completed.items() if value not in (None, "", [], {}))
+    if "boot" in config:
+        check_boot_order(config["boot"], config)
+    return config
 
 
 def create_values(config):

@@ -144,7 +144,7 @@ def test_cipassword_is_written_when_it_cannot_be_compared():
 def test_the_secret_never_reaches_actions_or_the_diff():
     delta = plan.plan_config(current(), desired(cipassword="s3cret", cores=4), rewrite_secrets=True)
     assert delta.shown_values() == {"cipassword": "<hidden>", "cores": "4"}
-    result = Plan(model.public(delta.before, with_secrets=True)[0], model.public(delta.after, with_secrets=True)[0])
+    result = Plan(*delta.diff_views())
     result.add("set", "set %s of VM 100" % delta.summary(), argv=["qm", "set", "100"] + [
         "--%s=%s" % item for item in sorted(delta.shown_values().items())])
     shown = result.result(hidden_keys=model.SECRET_KEYS)
@@ -303,3 +303,25 @@ def test_predicted_clone_then_planned_like_any_update():
     # The module then writes the declared differences to the clone, as to any VM.
     delta = plan.plan_config(linked, desired(name="web2", cores=4, disks={"scsi0": {"storage": "local-lvm", "size": "40G"}}))
     assert delta.set == {"cores": 4} and delta.resize == [("scsi0", "40G")]
+
+
+def test_boot_order_names_devices_of_the_vm():
+    """update_vm_api: "invalid bootorder: device '<dev>' does not exist" - refused before any call."""
+    assert plan.plan_config(current(), desired(boot=["net1", "scsi0"])).set == {"boot": ["net1", "scsi0"]}
+    delta = plan.plan_config(current(), desired(boot=["virtio3", "scsi0"], disks={"virtio3": {"storage": "local-lvm", "size": 4}}))
+    assert delta.set["boot"] == ["virtio3", "scsi0"]
+    with pytest.raises(LxcriError, match="^boot: scsi5 is not a device of this VM"):
+        plan.plan_config(current(), desired(boot=["scsi5"]))
+    with pytest.raises(LxcriError, match="^boot: net1 is not a device of this VM"):
+        config, _extra = model.public(dict((k, v) for k, v in current().items() if k != "net1"))
+        plan.plan_config(current(), model.desired_from_params(dict(config, boot=["net1"])), exclusive=True)
+    with pytest.raises(LxcriError, match="^boot: net0 is not a device of this VM"):
+        plan.plan_create(desired(boot=["scsi0", "net0"], disks={"scsi0": {"storage": "local-lvm", "size": 8}}))
+
+
+def test_diff_views_show_resizes_and_mask_nothing_themselves():
+    delta = plan.plan_config(current(), desired(cores=4, disks={"scsi0": {"storage": "local-lvm", "size": "40G"}}))
+    before, after = delta.diff_views()
+    assert before["cores"] == 2 and after["cores"] == 4
+    assert before["disks"]["scsi0"]["size"] == "32G" and after["disks"]["scsi0"]["size"] == "40G"
+    assert after["cipassword"] == model.MASKED_VALUE  # PVE's own mask; Plan.diff masks it again by key
