@@ -199,9 +199,15 @@ def reconcile_disk(key, desired, current, exclusive=False):
     size = desired.pop("size", None)
     if current is None:
         if desired.get("file") is None:
-            if not storage or not size:
+            # API2/Qemu.pm: 'import-from' takes "<storage>:0"; an EFI or TPM state volume has a fixed size
+            # (the number of "<storage>:1" is only syntax, $NEW_DISK_RE needs one).
+            sized_by_pve = desired.get("import-from") is not None or key in ("efidisk0", "tpmstate0")
+            if not storage or not (size or sized_by_pve):
                 raise invalid_argument(field, "a new disk needs storage and size (or a file)")
-            desired["file"] = "%s:%s" % (storage, pve_size_gib(size))
+            if size and desired.get("import-from") is not None:
+                raise invalid_argument(field + ".size", "a disk imported with import-from gets the size of its source")
+            gib = pve_size_gib(size) if size else ("0" if desired.get("import-from") is not None else "1")
+            desired["file"] = "%s:%s" % (storage, gib)
         elif size is not None:
             raise invalid_argument(field + ".size", "a size applies to a new volume on a storage, not to the given file %s" % desired["file"])
         return desired, None

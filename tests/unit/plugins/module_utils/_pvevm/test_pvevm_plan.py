@@ -99,6 +99,16 @@ def test_new_disk_is_an_allocation_in_gib():
     assert delta.resize == []
 
 
+def test_imported_efi_and_tpm_disks_take_the_size_proxmox_gives_them():
+    """API2/Qemu.pm check_drive_param: "'import-from' requires special syntax - use <storage ID>:0,import-from=<source>"."""
+    delta = plan.plan_config(current(), desired(disks={
+        "scsi1": {"storage": "local-lvm", "import-from": "local:import/debian.qcow2"},
+        "tpmstate0": {"storage": "local-lvm", "version": "v2.0"}}))
+    assert delta.write_values() == {"scsi1": "local-lvm:0,import-from=local:import/debian.qcow2", "tpmstate0": "local-lvm:1,version=v2.0"}
+    with pytest.raises(LxcriError, match=r"^disks.scsi1.size: a disk imported with import-from gets the size of its source"):
+        plan.plan_config(current(), desired(disks={"scsi1": {"storage": "local-lvm", "size": 8, "import-from": "local:import/a.qcow2"}}))
+
+
 def test_create_only_disk_options_do_not_count_afterwards():
     """create_disks drops 'format' after allocating: declaring it again must not rewrite the disk."""
     cur = dict(current(), scsi1={"file": "local:100/vm-100-disk-3.qcow2", "size": "8G"})
