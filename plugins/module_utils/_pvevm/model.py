@@ -376,6 +376,8 @@ def desired_from_params(params):
         boot = params["boot"]
         if isinstance(boot, str):  # "order=scsi0;net0" as Proxmox prints it, or "scsi0;net0"
             boot = ps.parse_list(boot[6:] if boot.startswith("order=") else boot, r"[;,\s]+")
+        if not isinstance(boot, (list, tuple)):
+            raise invalid_argument("boot", "expected a list of devices such as [scsi0, net0], got %r" % (boot,))
         devices = [str(dev) for dev in boot]
         for dev in devices:
             if not BOOT_DEVICE_RE.fullmatch(dev):

@@ -154,6 +154,7 @@ def test_params_in_every_accepted_form():
     ({"citype": "cloudbase"}, "citype"),
     ({"boot": ["scsi0;net0"]}, "boot"),
     ({"boot": ["floppy0"]}, "boot"),
+    ({"boot": {"order": "scsi0"}}, "boot"),
     ({"cpu": {"cputype": "host", "flags": ["+aes,hidden=1"]}}, "cpu.flags"),
     ({"cpu": "host\n"}, "cpu"),
     ({"cpu": {"turbo": True}}, "cpu.turbo"),
