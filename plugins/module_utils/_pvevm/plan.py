@@ -144,7 +144,8 @@ class VmConfigDelta(ConfigDelta):
         return sorted(key for key in list(self.set) + self.delete if key in CLOUDINIT_KEYS or model.is_ipconfig(key) or model.is_net(key))
 
     def write_values(self):
-        """``{key: raw}`` to send (``qm set``/``PUT config``): the secret included, for a transport that keeps it out of argv."""
+        """``{key: raw}`` to send (``qm set``/``PUT config``): the secret included, for a transport that keeps it out of
+        argv (the API body, or a bare ``--cipassword`` read from stdin as qm.pm's ``param_mapping`` does)."""
         return dict((key, model.value_to_raw(key, value)) for key, value in self.set.items())
 
     def shown_values(self):
