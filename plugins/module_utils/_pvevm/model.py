@@ -19,7 +19,7 @@ The property strings go through ``_pve.propstring`` with the VM schemas below (q
 prints model and MAC fused (``virtio=BC:24:11:AA:BB:CC,bridge=vmbr0``).
 
 ``cipassword`` is a secret Proxmox never prints back (``GET config`` shows ``**********``, it stores
-a SHA-512 crypt hash): the current side holds :data:`MASKED_VALUE` when one is set, ``public`` drops it.
+a salted SHA-256 crypt hash, pve-common Tools.pm encrypt_pw): the current side holds :data:`MASKED_VALUE` when one is set, ``public`` drops it.
 """
 
 from __future__ import annotations
