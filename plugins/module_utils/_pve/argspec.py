@@ -26,11 +26,10 @@ def connection_spec():
     )
 
 
-def container_spec():
-    """The options of one container (``pve_container`` without the connection; each item of ``pve_containers``)."""
+def guest_spec():
+    """The life-cycle options every Proxmox guest module has (``pve_container``, ``pve_vm``)."""
     return dict(
         vmid=dict(type="int"),
-        hostname=dict(type="str"),
         state=dict(type="str", default="present", choices=["present", "started", "stopped", "restarted", "absent", "template"]),
         purge=dict(type="bool", default=False),
         force_stop=dict(type="bool", default=False),
@@ -38,29 +37,45 @@ def container_spec():
         lock_timeout=dict(type="int", default=60),
         apply_pending=dict(type="str", default="report", choices=["report", "restart"]),
         exclusive=dict(type="bool", default=False),
-        ostemplate=dict(type="str"),
-        oci_bundle=dict(type="path"),
-        oci_storage=dict(type="str", default="local"),
-        oci_cache_dir=dict(type="path", default="/var/lib/lxcri/oci-templates"),
-        storage=dict(type="str"),
-        rootfs=dict(type="raw"),
+        update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
+    )
+
+
+def guest_config_spec():
+    """The config options CTs and VMs share, with the same formats (``_pve.model.shared_from_params`` and the scalars)."""
+    return dict(
         cores=dict(type="int"),
         cpulimit=dict(type="float"),
         cpuunits=dict(type="int"),
         memory=dict(type="int"),
-        swap=dict(type="int"),
-        net=dict(type="raw"),
-        mp=dict(type="raw"),
-        features=dict(type="dict"),
         nameserver=dict(type="list", elements="str"),
         searchdomain=dict(type="list", elements="str"),
         onboot=dict(type="bool"),
         startup=dict(type="raw"),
         tags=dict(type="list", elements="str"),
         description=dict(type="str"),
-        timezone=dict(type="str"),
         protection=dict(type="bool"),
         hookscript=dict(type="str"),
+    )
+
+
+def container_spec():
+    """The options of one container (``pve_container`` without the connection; each item of ``pve_containers``)."""
+    return dict(
+        guest_spec(),
+        **guest_config_spec(),
+        hostname=dict(type="str"),
+        ostemplate=dict(type="str"),
+        oci_bundle=dict(type="path"),
+        oci_storage=dict(type="str", default="local"),
+        oci_cache_dir=dict(type="path", default="/var/lib/lxcri/oci-templates"),
+        storage=dict(type="str"),
+        rootfs=dict(type="raw"),
+        swap=dict(type="int"),
+        net=dict(type="raw"),
+        mp=dict(type="raw"),
+        features=dict(type="dict"),
+        timezone=dict(type="str"),
         ostype=dict(type="str"),
         arch=dict(type="str", choices=["amd64", "i386", "arm64", "armhf", "riscv32", "riscv64"]),
         cmode=dict(type="str", choices=["shell", "console", "tty"]),
@@ -71,7 +86,6 @@ def container_spec():
         unprivileged=dict(type="bool"),
         password=dict(type="str", no_log=True),
         ssh_public_keys=dict(type="str", no_log=False),
-        update_password=dict(type="str", default="on_create", choices=["on_create", "always"], no_log=False),
         lxc=dict(type="list", elements="raw"),
     )
 

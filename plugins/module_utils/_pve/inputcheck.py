@@ -27,6 +27,8 @@ _DNS_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([
 _NET_NAME = re.compile(r"[-_.\w]+")  # $netconf_desc name/bridge pattern
 _FSTYPES = re.compile(r"[a-zA-Z0-9_]+")  # $features_desc mount pattern, per item
 RAW_LXC_KEY = re.compile(r"lxc\.[a-z0-9_.\-]+")  # parse_pct_config's raw key pattern
+VMID_MIN = 100  # pve-common JSONSchema pve-vmid
+VMID_MAX = 999999999
 ZONE_TAB = "/usr/share/zoneinfo/zone.tab"
 
 
@@ -161,3 +163,18 @@ def raw_lxc_entry(field: str, key: str, value: str) -> None:
     if not RAW_LXC_KEY.fullmatch(str(key)):
         raise invalid_argument(field, "%r is not a raw LXC key (lxc. followed by a-z, 0-9, '_', '.', '-')" % (key,))
     no_line_breaks(field, value)
+
+
+def guest_identity(params: dict, name_key: str, noun: str) -> None:
+    """What every guest module checks first: a vmid in range, or a name to find the guest by; the node
+    name free of control characters; timeouts not negative."""
+    vmid = params.get("vmid")
+    if vmid is not None and not VMID_MIN <= vmid <= VMID_MAX:
+        raise invalid_argument("vmid", "must be %d..%d, got %s" % (VMID_MIN, VMID_MAX, vmid))
+    if vmid is None and not params.get(name_key):
+        raise invalid_argument("vmid", "give vmid or %s (or both) to identify the %s" % (name_key, noun))
+    if isinstance(params.get("node"), str):
+        no_control_chars("node", params["node"])
+    for key in ("timeout", "lock_timeout"):
+        if params.get(key) is not None and params[key] < 0:
+            raise invalid_argument(key, "must be 0 or more seconds")

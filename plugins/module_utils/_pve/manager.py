@@ -14,8 +14,6 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.plan impo
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
 
-VMID_MIN = 100
-VMID_MAX = 999999999
 SECRET_KEYS = ("password",)
 # Keys of the canonical config that the module accepts as options (the info module returns only these in ``config``).
 CONFIG_OPTIONS = ("hostname", "ostype", "arch", "cores", "cpulimit", "cpuunits", "memory", "swap", "rootfs", "net", "mp", "features",
@@ -35,11 +33,7 @@ def split_public(flat, lxc=None):
 
 def validate_params(params):
     """Checks that need no Proxmox call; raise ``invalid_argument`` naming the field."""
-    vmid = params.get("vmid")
-    if vmid is not None and not VMID_MIN <= vmid <= VMID_MAX:
-        raise errors.invalid_argument("vmid", "must be %d..%d, got %s" % (VMID_MIN, VMID_MAX, vmid))
-    if vmid is None and not params.get("hostname"):
-        raise errors.invalid_argument("vmid", "give vmid or hostname (or both) to identify the container")
+    inputcheck.guest_identity(params, "hostname", "container")
     password = params.get("password")
     if password is not None and len(password) < 5:
         raise errors.invalid_argument("password", "must be at least 5 characters (Proxmox minimum)")
@@ -53,12 +47,9 @@ def validate_params(params):
         inputcheck.raw_lxc_entry(field, str(entry[0]), str(entry[1]))
         if str(entry[0]) in ("lxc.rootfs.path", "lxc.rootfs.options"):
             raise errors.invalid_argument(field, "%s is managed by Proxmox and not allowed" % entry[0])
-    for key in ("node", "ostemplate", "hostname"):
+    for key in ("ostemplate", "hostname"):
         if isinstance(params.get(key), str):
             inputcheck.no_control_chars(key, params[key])
-    for key in ("timeout", "lock_timeout"):
-        if params.get(key) is not None and params[key] < 0:
-            raise errors.invalid_argument(key, "must be 0 or more seconds")
     ostemplate = params.get("ostemplate")
     if ostemplate and ":" not in ostemplate and not ostemplate.startswith("/"):
         raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")

@@ -162,7 +162,7 @@ def _mount_from_param(key, value, storage):
         elif sub == "mp":
             mount["mp"] = inputcheck.mount_path(field, str(sub_value))
         else:
-            mount[sub] = _user_sub_value(known[sub], sub_value, field)
+            mount[sub] = user_sub_value(known[sub], sub_value, field)
     if key != "rootfs" and not mount.get("mp"):
         raise invalid_argument(key, "'mp' (the path inside the container) is required")
     volume = mount.get("volume")
@@ -180,7 +180,7 @@ def _mount_from_param(key, value, storage):
     return mount
 
 
-def _user_sub_value(kind, value, field):
+def user_sub_value(kind, value, field):
     """A user-given property-string sub-value: typed, and strings free of separators and control characters."""
     parsed = ps._parse_value(kind, value, field)
     if kind == "str":
@@ -257,7 +257,7 @@ def _net_from_param(key, value):
         sub_name = sub.replace("_", "-") if sub == "host_managed" else sub
         if sub_name not in schema:
             raise invalid_argument("%s.%s" % (key, sub), "unknown network option; known: %s" % ", ".join(sorted(schema)))
-        net[sub_name] = _user_sub_value(schema[sub_name], sub_value, "%s.%s" % (key, sub_name))
+        net[sub_name] = user_sub_value(schema[sub_name], sub_value, "%s.%s" % (key, sub_name))
     if not net.get("name"):
         raise invalid_argument(key, "'name' (the interface name inside the container, e.g. eth0) is required")
     for sub in ("name", "bridge"):
@@ -287,7 +287,7 @@ def reconcile_net(desired, current):
     return desired
 
 
-def _indexed(option, value, prefix, maximum):
+def indexed(option, value, prefix, maximum):
     """``net``/``mp`` as a dict keyed ``net0``/``0`` or a list (position or ``id``/``index``) -> {key: value}."""
     result = {}
     if value is None:
@@ -320,6 +320,41 @@ def _indexed(option, value, prefix, maximum):
 SIMPLE_OPTIONS = INT_KEYS + NUMBER_KEYS + BOOL_KEYS + STR_KEYS
 
 
+def shared_from_params(params):
+    """The options CTs and VMs share, as Proxmox checks them in both (pve-container ``$confdesc`` and
+    qemu-server ``$confdesc``/``$confdesc_cloudinit`` give them the same formats): ``nameserver``,
+    ``searchdomain``, ``tags``, ``description`` (at most 8192 characters), ``startup``."""
+    desired = {}
+    for key, check in (("nameserver", inputcheck.nameserver), ("searchdomain", inputcheck.dns_name)):
+        if params.get(key) is not None:
+            desired[key] = [check(key, item) for item in ps.parse_list(params[key], r"[,;\s]+")]
+    if params.get("tags") is not None:
+        tags = params["tags"]
+        if isinstance(tags, (list, tuple)):
+            # One list item is one tag: "my tag" must not silently become two.
+            for tag in tags:
+                if not ps.TAG_RE.fullmatch(str(tag)):
+                    raise invalid_argument("tags", "tag %r must match [a-z0-9_][a-z0-9_-+.]* (one tag per list item)" % (tag,))
+        desired["tags"] = ps.parse_tags(tags)
+    if params.get("description") is not None:
+        if len(params["description"]) > 8192:
+            raise invalid_argument("description", "may be at most 8192 characters")
+        desired["description"] = ps.canonical_description(inputcheck.description(params["description"]))
+    if params.get("startup") is not None:
+        startup = params["startup"]
+        if isinstance(startup, (str, int)):
+            startup = ps.parse_propstring("startup", str(startup))
+        elif isinstance(startup, dict):
+            startup = dict((k, ps.parse_int(v, "startup.%s" % k)) for k, v in startup.items() if v is not None)
+            unknown = set(startup) - set(ps.SCHEMAS["startup"]["keys"])
+            if unknown:
+                raise invalid_argument("startup", "unknown keys %s; known: order, up, down" % ", ".join(sorted(unknown)))
+        else:
+            raise invalid_argument("startup", "expected a dict with order/up/down or a string")
+        desired["startup"] = startup
+    return desired
+
+
 def desired_from_params(params):
     """Module parameters -> desired flat config (only declared keys).  Mounts keep their ``storage`` helper key."""
     desired = {}
@@ -350,21 +385,7 @@ def desired_from_params(params):
     for key in ("hookscript", "entrypoint", "cmode", "arch", "ostype"):
         if desired.get(key) is not None:
             inputcheck.no_control_chars(key, desired[key])
-    for key, check in (("nameserver", inputcheck.nameserver), ("searchdomain", inputcheck.dns_name)):
-        if params.get(key) is not None:
-            desired[key] = [check(key, item) for item in ps.parse_list(params[key], r"[,;\s]+")]
-    if params.get("tags") is not None:
-        tags = params["tags"]
-        if isinstance(tags, (list, tuple)):
-            # One list item is one tag: "my tag" must not silently become two.
-            for tag in tags:
-                if not ps.TAG_RE.fullmatch(str(tag)):
-                    raise invalid_argument("tags", "tag %r must match [a-z0-9_][a-z0-9_-+.]* (one tag per list item)" % (tag,))
-        desired["tags"] = ps.parse_tags(tags)
-    if params.get("description") is not None:
-        if len(params["description"]) > 8192:
-            raise invalid_argument("description", "may be at most 8192 characters")
-        desired["description"] = ps.canonical_description(inputcheck.description(params["description"]))
+    desired.update(shared_from_params(params))
     if params.get("features") is not None:
         features = params["features"]
         if isinstance(features, str):
@@ -379,26 +400,14 @@ def desired_from_params(params):
         if parsed.get("mount") is not None:
             inputcheck.fstypes("features.mount", parsed["mount"])
         desired["features"] = parsed
-    if params.get("startup") is not None:
-        startup = params["startup"]
-        if isinstance(startup, (str, int)):
-            startup = ps.parse_propstring("startup", str(startup))
-        elif isinstance(startup, dict):
-            startup = dict((k, ps.parse_int(v, "startup.%s" % k)) for k, v in startup.items() if v is not None)
-            unknown = set(startup) - set(ps.SCHEMAS["startup"]["keys"])
-            if unknown:
-                raise invalid_argument("startup", "unknown keys %s; known: order, up, down" % ", ".join(sorted(unknown)))
-        else:
-            raise invalid_argument("startup", "expected a dict with order/up/down or a string")
-        desired["startup"] = startup
     storage = params.get("storage")
     if storage is not None:
         inputcheck.propstring_value("storage", storage)
     if params.get("rootfs") is not None:
         desired["rootfs"] = _mount_from_param("rootfs", params["rootfs"], storage)
-    for key, value in _indexed("net", params.get("net"), "net", MAX_NET).items():
+    for key, value in indexed("net", params.get("net"), "net", MAX_NET).items():
         desired[key] = _net_from_param(key, value)
-    for key, value in _indexed("mp", params.get("mp"), "mp", MAX_MP).items():
+    for key, value in indexed("mp", params.get("mp"), "mp", MAX_MP).items():
         desired[key] = _mount_from_param(key, value, storage)
     return desired
 

@@ -93,10 +93,21 @@ def plan_config(current, desired, exclusive=False):
         removable = [key for key in current if (model.is_net(key) or model.is_mp(key)) and key not in completed]
         if completed.get("tags", 0) is None:
             removable.append("tags")
+    return build_delta(current, compare_to, removable, resize, EMPTY_MEANS_UNSET)
+
+
+def build_delta(current, compare_to, removable, resize, empty_means_unset, delta_class=ConfigDelta):
+    """The delta from ``current`` to the completed desired side ``compare_to`` (CTs and VMs alike).
+
+    ``removable`` are keys deleted when ``compare_to`` lacks them; ``resize`` the ``(disk, size)``
+    growths, which land in ``after`` but never in ``set``.
+    """
+    removable = list(removable)
+    compare_to = dict(compare_to)
     # An empty value ("" description, [] tags/nameservers, {} features) means "not set": Proxmox stores
     # nothing for it, so it is a delete, never a write that would read back as absent forever.
     for key, value in list(compare_to.items()):
-        if value in ("", [], {}) and key in EMPTY_MEANS_UNSET:
+        if value in ("", [], {}) and key in empty_means_unset:
             compare_to[key] = None
             removable.append(key)
     changes = compare(current, dict((k, v) for k, v in compare_to.items() if v is not None), removable_keys=removable)
@@ -108,7 +119,7 @@ def plan_config(current, desired, exclusive=False):
             after[change.key] = copy.deepcopy(change.after)
     for key, size in resize:
         after[key] = dict(after.get(key) or {}, size=size)
-    return ConfigDelta(copy.deepcopy(current), after, changes, resize)
+    return delta_class(copy.deepcopy(current), after, changes, resize)
 
 
 def plan_create(desired):

@@ -6,73 +6,131 @@
 As ``_pve.model`` for containers: a config is a *flat* dict keyed by Proxmox config keys (``net0``,
 ``scsi0``, ``ipconfig0``, ``memory`` ...) with canonical Python values: property strings become
 dicts, sizes ``32G``, booleans ``True``/``False``, ``boot`` the list of its ``order`` devices,
-``sshkeys`` the list of keys, tags and DNS lists sorted lists.  ``from_raw`` reads what
-``qm config`` or ``GET .../qemu/{vmid}/config`` prints; ``desired_from_params`` builds the same shape
-from module parameters; ``value_to_raw`` renders one value for ``qm set`` or the API.  The property
-strings go through ``_pve.propstring`` with the VM schemas below (qemu-server 9.2.6
+``sshkeys`` the list of keys, tags and DNS lists lists.  ``from_raw`` reads what ``qm config`` or
+``GET .../qemu/{vmid}/config`` prints (``parse_config_text``; ``qm pending`` and ``GET .../pending``
+through ``_pve.model``'s parsers, the format is pve-guest-common's for both guest types);
+``desired_from_params`` builds the same shape from module parameters; ``value_to_raw`` renders one
+value for ``qm set`` or the API; ``public`` is the module's input shape (``net`` and ``ipconfig``
+lists, ``disks`` dict), which ``pve_vm_info`` returns so that feeding it back is a no-op.
+
+The property strings go through ``_pve.propstring`` with the VM schemas below (qemu-server 9.2.6
 ``PVE/QemuServer/Network.pm`` ``$net_fmt``, ``Drive.pm`` ``%drivedesc_base``, ``$ipconfig_fmt``,
-``Agent.pm`` ``$agent_fmt``), plus the one VM speciality: ``netN`` prints model and MAC fused
-(``virtio=BC:24:11:AA:BB:CC,bridge=vmbr0``).
+``Agent.pm`` ``$agent_fmt``, ``CPUConfig.pm`` ``$cpu_fmt``), plus the one VM speciality: ``netN``
+prints model and MAC fused (``virtio=BC:24:11:AA:BB:CC,bridge=vmbr0``).
+
+``cipassword`` is a secret Proxmox never prints back (``GET config`` shows ``**********``, it stores
+a salted SHA-256 crypt hash, pve-common Tools.pm encrypt_pw): the current side holds :data:`MASKED_VALUE` when one is set, ``public`` drops it.
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from urllib.parse import quote, unquote
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import invalid_argument
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import model as pve_model
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
 NIC_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
               "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3")
+# Highest index per bus (Drive.pm $MAX_IDE_DISKS 4, $MAX_SATA_DISKS 6, $MAX_SCSI_DISKS 31, $MAX_VIRTIO_DISKS 16).
 DISK_BUSES = {"ide": 3, "sata": 5, "scsi": 30, "virtio": 15}
 MAX_NET = 31
+# QemuServer.pm $confdesc enums.
+OSTYPES = ("other", "wxp", "w2k", "w2k3", "w2k8", "wvista", "win7", "win8", "win10", "win11", "l24", "l26", "solaris")
+BIOSES = ("seabios", "ovmf")
+SCSIHWS = ("lsi", "lsi53c810", "virtio-scsi-pci", "virtio-scsi-single", "megasas", "pvscsi")
+CITYPES = ("configdrive2", "nocloud", "opennebula")
 
 NET_SCHEMA = {"default": "model", "required": ("model",), "keys": {
     "model": "str", "macaddr": "str", "bridge": "str", "firewall": "bool", "link_down": "bool", "mtu": "int",
-    "queues": "int", "rate": "number", "tag": "int", "trunks": "intlist", "host-tunnel": "bool"}}
-DISK_SCHEMA = {"default": "file", "required": ("file",), "keys": {
-    "file": "str", "size": "size", "iothread": "bool", "ssd": "bool", "backup": "bool", "replicate": "bool",
-    "ro": "bool", "shared": "bool", "snapshot": "bool", "detect_zeroes": "bool", "queues": "int"}}
+    "queues": "int", "rate": "number", "tag": "int", "trunks": "intlist"}}
+DISK_SCHEMA = {"default": "file", "required": ("file",), "keys": dict(
+    {"file": "str", "size": "size", "media": "str", "cache": "str", "format": "str", "aio": "str", "discard": "str",
+     "rerror": "str", "werror": "str", "serial": "str", "product": "str", "vendor": "str", "model": "str", "wwn": "str",
+     "iothread": "bool", "ssd": "bool", "backup": "bool", "replicate": "bool", "ro": "bool", "shared": "bool",
+     "snapshot": "bool", "detect_zeroes": "bool", "queues": "int", "import-from": "str",
+     # efidisk0 ($efidisk_fmt) and tpmstate0 ($tpmstate_fmt)
+     "efitype": "str", "pre-enrolled-keys": "bool", "ms-cert": "str", "version": "str"},
+    **dict((key, "number") for key in ("mbps", "mbps_rd", "mbps_wr", "mbps_max", "mbps_rd_max", "mbps_wr_max")),
+    **dict((key, "int") for key in ("iops", "iops_rd", "iops_wr", "iops_max", "iops_rd_max", "iops_wr_max", "bps_max_length",
+                                    "bps_rd_max_length", "bps_wr_max_length", "iops_max_length", "iops_rd_max_length",
+                                    "iops_wr_max_length")))}
 IPCONFIG_SCHEMA = {"default": None, "required": (), "keys": {"ip": "str", "gw": "str", "ip6": "str", "gw6": "str"}}
 AGENT_SCHEMA = {"default": "enabled", "required": ("enabled",), "keys": {
-    "enabled": "bool", "fstrim_cloned_disks": "bool", "freeze-fs": "bool", "type": "str"}}
+    "enabled": "bool", "fstrim_cloned_disks": "bool", "freeze-fs": "bool", "freeze-fs-on-backup": "bool", "type": "str"}}
+CPU_SCHEMA = {"default": "cputype", "required": (), "keys": {
+    "cputype": "str", "reported-model": "str", "hidden": "bool", "hv-vendor-id": "str", "flags": "list", "phys-bits": "str",
+    "guest-phys-bits": "int", "level": "int"}}
+MACHINE_SCHEMA = {"default": "type", "required": (), "keys": {"type": "str", "viommu": "str", "enable-s3": "bool"}}
+BOOT_SCHEMA = {"default": "legacy", "required": (), "keys": {"order": "str", "legacy": "str"}}
+MEMORY_SCHEMA = {"default": "current", "required": (), "keys": {"current": "int"}}
 
 INT_KEYS = ("cores", "sockets", "balloon", "cpuunits", "vcpus")
 NUMBER_KEYS = ("cpulimit",)
 BOOL_KEYS = ("onboot", "protection", "numa", "acpi", "kvm", "tablet", "template", "ciupgrade")
-STR_KEYS = ("name", "ostype", "machine", "bios", "scsihw", "cpu", "hookscript", "ciuser", "citype")
+STR_KEYS = ("name", "ostype", "bios", "scsihw", "hookscript", "ciuser", "citype")
 LIST_KEYS = ("nameserver", "searchdomain")
-# Written by Proxmox itself, or secrets it never prints back: outside the compared model.
-IGNORED_KEYS = ("digest", "lock", "meta", "smbios1", "vmgenid", "parent", "snaptime", "vmstate", "cipassword",
-                "runningmachine", "runningcpu")
+SECRET_KEYS = ("cipassword",)
+# What `GET config` / `qm config` print for a set cipassword (API2/Qemu.pm vm_config).
+MASKED_VALUE = "**********"
+# Written by Proxmox itself: outside the compared model.
+IGNORED_KEYS = ("digest", "lock", "meta", "smbios1", "vmgenid", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu")
 
 # Scalar keys by the kind ``_pve.propstring`` parses and formats.
 SCALAR_KINDS = dict([(k, "int") for k in INT_KEYS] + [(k, "number") for k in NUMBER_KEYS] + [(k, "bool") for k in BOOL_KEYS])
 
-NET_RE = re.compile(r"^net(\d+)$")
-IPCONFIG_RE = re.compile(r"^ipconfig(\d+)$")
-DISK_RE = re.compile(r"^(ide|sata|scsi|virtio)(\d+)$|^(efidisk0|tpmstate0)$")
-_MAC_RE = re.compile(r"^[a-f0-9][02468ace](:[a-f0-9]{2}){5}$", re.IGNORECASE)
+NET_RE = re.compile(r"net(\d+)")
+IPCONFIG_RE = re.compile(r"ipconfig(\d+)")
+DISK_RE = re.compile(r"(ide|sata|scsi|virtio)(\d+)|(efidisk0|tpmstate0)")
+UNUSED_RE = re.compile(r"unused(\d+)")
+MAC_RE = re.compile(r"[a-f0-9][02468ace](:[a-f0-9]{2}){5}", re.IGNORECASE)
+# Drive.pm $NEW_DISK_RE: "<storage>:<GiB>" allocates a new volume.
+NEW_DISK_RE = re.compile(r"(?:([^/:\s]+):)?(\d+(?:\.\d+)?)")
+# Drive.pm drive_is_cloudinit.
+CLOUDINIT_RE = re.compile(r".*[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow2|vmdk|subvol))?")
+BOOT_DEVICE_RE = re.compile(r"(ide|sata|scsi|virtio)\d+|net\d+|hostpci\d+|usb\d+|efidisk0|tpmstate0")
+
+# Options of the module (pve_vm) that hold config; pve_vm_info returns exactly these in ``config``.
+CONFIG_OPTIONS = ("name", "cores", "sockets", "cpu", "vcpus", "cpulimit", "cpuunits", "numa", "memory", "balloon", "ostype",
+                  "machine", "bios", "scsihw", "net", "disks", "boot", "agent", "acpi", "kvm", "tablet", "ciuser", "citype",
+                  "ciupgrade", "sshkeys", "ipconfig", "nameserver", "searchdomain", "onboot", "startup", "tags", "description",
+                  "protection", "hookscript")
 
 
 def is_disk(key):
-    match = DISK_RE.match(key)
+    match = DISK_RE.fullmatch(key)
     return bool(match) and (match.group(3) is not None or int(match.group(2)) <= DISK_BUSES[match.group(1)])
 
 
+def is_net(key):
+    return bool(NET_RE.fullmatch(key)) and int(key[3:]) <= MAX_NET
+
+
+def is_ipconfig(key):
+    return bool(IPCONFIG_RE.fullmatch(key)) and int(key[8:]) <= MAX_NET
+
+
+def is_cloudinit(file):
+    return bool(CLOUDINIT_RE.fullmatch(str(file or "")))
+
+
+def is_cdrom(disk):
+    return (disk or {}).get("media") == "cdrom"
+
+
+def volume_storage(file):
+    return pve_model.volume_storage(file)
+
+
 def _schema(key):
-    if NET_RE.match(key):
-        return NET_SCHEMA
-    if IPCONFIG_RE.match(key):
+    if is_ipconfig(key):
         return IPCONFIG_SCHEMA
-    if is_disk(key) or key.startswith("unused"):
+    if is_disk(key) or UNUSED_RE.fullmatch(key):
         return DISK_SCHEMA
-    if key == "agent":
-        return AGENT_SCHEMA
-    if key == "startup":
-        return ps.SCHEMAS["startup"]
-    return None
+    return {"agent": AGENT_SCHEMA, "cpu": CPU_SCHEMA, "machine": MACHINE_SCHEMA, "startup": ps.SCHEMAS["startup"]}.get(key)
 
 
 def parse_net(key, text):
@@ -80,7 +138,7 @@ def parse_net(key, text):
     parts = []
     for part in str(text).split(","):
         name, sep, value = part.strip().partition("=")
-        if sep and name in NIC_MODELS:  # the keyAlias pair: <model>=<macaddr>
+        if sep and name in NIC_MODELS:  # $net_fmt's keyAlias: <model>=<macaddr>
             parts += ["model=" + name, "macaddr=" + value]
         else:
             parts.append(part)
@@ -88,7 +146,7 @@ def parse_net(key, text):
 
 
 def format_net(key, net):
-    """Proxmox's order: ``<model>=<mac>`` fused first, then the other keys sorted."""
+    """Proxmox's order (print_net): ``<model>=<mac>`` fused first, then the other keys sorted."""
     rest = dict((k, v) for k, v in net.items() if k not in ("model", "macaddr"))
     head = net["model"] if net.get("macaddr") is None else "%s=%s" % (net["model"], net["macaddr"])
     tail = ps.format_propstring(key, rest, dict(NET_SCHEMA, default=None, required=()))
@@ -99,22 +157,25 @@ def value_from_raw(key, value):
     """One printed value -> canonical value (``None`` for keys outside the model)."""
     if value is None or key in IGNORED_KEYS:
         return None
+    if key in SECRET_KEYS:
+        return MASKED_VALUE
     if key in SCALAR_KINDS:
         return ps._parse_value(SCALAR_KINDS[key], value, key)
     if key in LIST_KEYS:
         return ps.parse_list(value, r"[\s,;]+")
-    if key == "memory":  # '[current=]<MiB>'
-        return ps.parse_int(str(value).replace("current=", ""), key)
+    if key == "memory":  # '[current=]<MiB>' (Memory.pm $memory_fmt)
+        return ps.parse_propstring(key, value, MEMORY_SCHEMA).get("current")
     if key == "tags":
         return ps.parse_tags(value)
     if key == "description":
         return ps.canonical_description(value)
-    if key == "sshkeys":
+    if key == "sshkeys":  # stored URL-encoded ($confdesc_cloudinit sshkeys format 'urlencoded')
         return [line.strip() for line in unquote(str(value)).split("\n") if line.strip()]
     if key == "boot":
-        order = ps.parse_propstring(key, value, {"default": "legacy", "required": (), "keys": {}}).get("order", "")
-        return [dev for dev in order.split(";") if dev]
-    if NET_RE.match(key):
+        order = ps.parse_propstring(key, value, BOOT_SCHEMA).get("order")
+        # The deprecated 'cdn' form has no order: left alone, outside the model.
+        return None if order is None else [dev for dev in order.split(";") if dev]
+    if is_net(key):
         return parse_net(key, value)
     schema = _schema(key)
     if schema is not None:
@@ -129,15 +190,33 @@ def from_raw(raw):
 
 
 def parse_config_text(text):
-    """``qm config`` output (main section only) -> ``{key: printed value}``; ``description`` URL-decoded."""
-    raw = {}
-    for line in text.splitlines():
-        if line.startswith("["):
-            break
-        key, sep, value = line.partition(": ")
-        if sep:
-            raw[key] = ps.decode_text(value) if key == "description" else value
-    return raw
+    """``qm config`` output -> ``{key: printed value}``, description decoded.  qm.pm ``config`` prints what
+    pct.pm does (sorted ``key: value``, ``encode_text`` description), so ``_pve.model``'s parser reads it."""
+    return pve_model.parse_config_text(text)[0]
+
+
+def parse_list_text(text):
+    """``qm list`` -> rows ``{vmid, name, status, maxmem_mb, bootdisk_gb, pid}`` (qm.pm ``list``:
+    ``%10s %-20s %-10s %-10s %12.2f %-10s``).  A VM without a name is listed as ``VM <vmid>``
+    (QemuServer.pm vmstatus): ``name`` is None for it.  Names longer than 20 characters push the
+    columns right, so the row is read from both ends (a VM name is a DNS name: no spaces)."""
+    rows = []
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 6 or not fields[0].isdigit():
+            continue
+        vmid = int(fields[0])
+        name = " ".join(fields[1:-4])
+        rows.append({"vmid": vmid, "name": None if name == "VM %d" % vmid else name, "status": fields[-4],
+                     "maxmem_mb": ps.parse_number(fields[-3], "maxmem"), "bootdisk_gb": ps.parse_number(fields[-2], "bootdisk"),
+                     "pid": ps.parse_int(fields[-1], "pid") or None})
+    return rows
+
+
+# `qm pending` and GET .../qemu/{vmid}/pending print PVE::GuestHelpers::format_pending /
+# config_with_pending_array, the same as for CTs: (pending view, pending keys[, digest]).
+parse_pending_text = pve_model.parse_pending_text
+parse_pending_api = pve_model.parse_pending_api
 
 
 def value_to_raw(key, value):
@@ -152,10 +231,12 @@ def value_to_raw(key, value):
         return quote("\n".join(value) + "\n", safe="")
     if key == "boot":
         return "order=" + ";".join(value)
-    if NET_RE.match(key):
+    if is_net(key):
         return format_net(key, value)
     schema = _schema(key)
     if schema is not None:
+        if schema is DISK_SCHEMA:
+            value = dict((k, v) for k, v in value.items() if k != "storage")
         return ps.format_propstring(key, value, schema)
     return str(value)
 
@@ -163,148 +244,192 @@ def value_to_raw(key, value):
 # ---------------------------------------------------------------------------
 # Module parameters -> desired flat config.
 
-def _plain(value, what):
-    text = str(value)
-    if re.search(r"[\x00-\x1f\x7f]", text):
-        raise invalid_argument(what, "must not contain control characters")
-    return text
-
-
-def _prop_value(what, value):
-    """A property-string value: no control characters and none of ``,`` ``=`` ``;``."""
-    text = _plain(value, what)
-    if re.search(r"[,=;]", text):
-        raise invalid_argument(what, "must not contain ',', '=' or ';' (got %r)" % (text,))
-    return text
-
-
-def _net_from_param(index, value):
-    key = "net%d" % index
+def _sub_values(field, key, value, schema, skip=()):
+    """A user dict of property-string sub-values -> typed dict (strings free of separators and control characters)."""
+    if isinstance(value, str):  # the whole property string: parsed, then each sub-value checked as if given alone
+        inputcheck.no_control_chars(field, value)
+        value = parse_net(key, value) if schema is NET_SCHEMA else ps.parse_propstring(key, value, schema)
     if not isinstance(value, dict):
-        raise invalid_argument(key, "expected a dict of interface options, got %r" % (value,))
-    net = {}
+        raise invalid_argument(field, "expected a dict of options, got %r" % (value,))
+    parsed = {}
     for sub, sub_value in value.items():
-        if sub_value is None:
+        if sub_value is None or sub in skip:
             continue
-        if sub not in NET_SCHEMA["keys"]:
-            raise invalid_argument("net[%d].%s" % (index, sub), "unknown option; known: %s" % ", ".join(sorted(NET_SCHEMA["keys"])))
-        kind = NET_SCHEMA["keys"][sub]
-        field = "net[%d].%s" % (index, sub)
-        net[sub] = _prop_value(field, sub_value) if kind == "str" else ps.parse_propstring(
-            key, "%s=%s" % (sub, _prop_value(field, sub_value)), NET_SCHEMA)[sub]
-    net.setdefault("model", "virtio")
-    if net["model"] not in NIC_MODELS:
-        raise invalid_argument("net[%d].model" % index, "%r is not one of %s" % (net["model"], ", ".join(NIC_MODELS)))
-    if net.get("macaddr") is not None and not _MAC_RE.match(net["macaddr"]):
-        raise invalid_argument("net[%d].macaddr" % index, "%r is not a unicast MAC address" % (net["macaddr"],))
+        if sub not in schema["keys"]:
+            raise invalid_argument("%s.%s" % (field, sub), "unknown option; known: %s" % ", ".join(sorted(schema["keys"])))
+        kind = schema["keys"][sub]
+        if kind == "intlist" and isinstance(sub_value, (list, tuple)):
+            sub_value = ";".join(str(item) for item in sub_value)
+        parsed[sub] = pve_model.user_sub_value(kind, sub_value, "%s.%s" % (field, sub))
+    return parsed
+
+
+def _net_from_param(key, value):
+    field = "net[%s]" % key[3:]
+    net = _sub_values(field, key, value, NET_SCHEMA, skip=("id", "index"))
+    if net.get("model") is not None and net["model"] not in NIC_MODELS:
+        raise invalid_argument(field + ".model", "%r is not one of %s" % (net["model"], ", ".join(NIC_MODELS)))
+    if net.get("macaddr") is not None and not MAC_RE.fullmatch(net["macaddr"]):
+        raise invalid_argument(field + ".macaddr", "%r is not a unicast MAC address" % (net["macaddr"],))
+    if net.get("bridge") is not None:
+        inputcheck.interface_name(field + ".bridge", net["bridge"])
     if net.get("tag") is not None and not 1 <= net["tag"] <= 4094:
-        raise invalid_argument("net[%d].tag" % index, "VLAN tag must be 1..4094")
+        raise invalid_argument(field + ".tag", "VLAN tag must be 1..4094")
+    if net.get("mtu") is not None and not 1 <= net["mtu"] <= 65520:
+        raise invalid_argument(field + ".mtu", "MTU must be 1..65520 (1 = the bridge's MTU)")
+    if net.get("rate") is not None and net["rate"] < 0:
+        raise invalid_argument(field + ".rate", "must be 0 or more (MB/s)")
     return net
 
 
 def _disk_from_param(key, value):
-    if not DISK_RE.match(key) or not is_disk(key):
+    field = "disks.%s" % key
+    if not is_disk(key):
         raise invalid_argument("disks", "%r is not a disk key (ide0-3, sata0-5, scsi0-30, virtio0-15, efidisk0, tpmstate0)" % (key,))
     if not isinstance(value, dict):
-        raise invalid_argument("disks.%s" % key, "expected a dict with storage and size, got %r" % (value,))
-    disk = {}
-    for sub, sub_value in value.items():
-        field = "disks.%s.%s" % (key, sub)
-        if sub_value is None:
-            continue
-        if sub == "storage":
-            disk["storage"] = _prop_value(field, sub_value)
-        elif sub == "size":
-            disk["size"] = ps.canonical_size(sub_value, field, default_unit="G")
-        else:
-            text = "%s=%s" % (sub, _prop_value(field, sub_value if not isinstance(sub_value, bool) else int(sub_value)))
-            disk.update(ps.parse_propstring(key, text, DISK_SCHEMA))
+        raise invalid_argument(field, "expected a dict with storage and size (or file), got %r" % (value,))
+    value = dict(value)
+    storage = value.pop("storage", None)
+    size = value.pop("size", None)
+    disk = _sub_values(field, key, value, DISK_SCHEMA)
+    if storage is not None:
+        disk["storage"] = inputcheck.propstring_value(field + ".storage", str(storage))
+    if size is not None:
+        disk["size"] = ps.canonical_size(size, field + ".size", default_unit="G")
+        if ps.parse_size(disk["size"]) <= 0:
+            raise invalid_argument(field + ".size", "must be more than 0")
+    new = NEW_DISK_RE.fullmatch(str(disk.get("file", "")))
+    if new:  # "<storage>:<GiB>" is the allocation form: the same as storage + size
+        del disk["file"]
+        disk.setdefault("storage", new.group(1))
+        disk["size"] = ps.canonical_size(new.group(2), field + ".file", default_unit="G")
+    if disk.get("media") not in (None, "cdrom", "disk"):
+        raise invalid_argument(field + ".media", "must be cdrom or disk")
+    if disk.get("media") is None and (str(disk.get("file")) in ("none", "cdrom") or is_cloudinit(disk.get("file"))):
+        disk["media"] = "cdrom"  # as Proxmox adds it (QemuServer.pm parse_drive, API2/Qemu.pm create_disks)
     return disk
 
 
-def _ipconfig_from_param(index, value):
-    key = "ipconfig%d" % index
-    if isinstance(value, str):
-        return ps.parse_propstring(key, _plain(value, key), IPCONFIG_SCHEMA)
-    if not isinstance(value, dict):
-        raise invalid_argument("ipconfig[%d]" % index, "expected a dict with ip/gw/ip6/gw6, got %r" % (value,))
-    unknown = sorted(set(value) - set(IPCONFIG_SCHEMA["keys"]))
-    if unknown:
-        raise invalid_argument("ipconfig[%d].%s" % (index, unknown[0]), "unknown option; known: gw, gw6, ip, ip6")
-    return dict((k, _prop_value("ipconfig[%d].%s" % (index, k), v)) for k, v in value.items() if v is not None)
+def _ipconfig_from_param(key, value):
+    field = "ipconfig[%s]" % key[8:]
+    ipconfig = _sub_values(field, key, value, IPCONFIG_SCHEMA, skip=("id", "index"))
+    for sub, check, version in (("ip", inputcheck.ip_config, 4), ("gw", inputcheck.ip_address, 4),
+                                ("ip6", inputcheck.ip_config, 6), ("gw6", inputcheck.ip_address, 6)):
+        if ipconfig.get(sub) is not None:
+            check("%s.%s" % (field, sub), ipconfig[sub], version)
+    # Network.pm parse_ipconfig refuses a gateway without an address.
+    for gw, ip in (("gw", "ip"), ("gw6", "ip6")):
+        if ipconfig.get(gw) and not ipconfig.get(ip):
+            raise invalid_argument("%s.%s" % (field, gw), "a gateway needs %s.%s" % (field, ip))
+    return ipconfig
+
+
+def _enum(key, value, choices):
+    if value not in choices:
+        raise invalid_argument(key, "%r is not one of %s" % (value, ", ".join(choices)))
+    return value
+
+
+def _propstring_option(key, value, schema):
+    """``cpu``/``machine``/``agent``: the whole property string as a string, or a dict of its sub-keys."""
+    if isinstance(value, bool) and key == "agent":
+        return {"enabled": value}
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    return _sub_values(key, key, value, schema)
 
 
 def desired_from_params(params):
     """Module parameters -> desired flat config (only declared keys).  Disks keep a ``storage`` helper key."""
-    desired = {}
-    for key in INT_KEYS + NUMBER_KEYS + BOOL_KEYS + STR_KEYS + LIST_KEYS + ("memory", "tags", "description", "startup"):
-        value = params.get(key)
-        if value is None:
-            continue
-        if key in STR_KEYS:
-            value = _plain(value, key)
-        elif key in LIST_KEYS:
-            value = " ".join(ps.parse_list(value))
-        elif key == "startup" and isinstance(value, dict):
-            value = ps.format_propstring(key, value)
-        desired[key] = value_from_raw(key, value)
-    for index, net in enumerate(params.get("net") or []):
-        if index > MAX_NET:
-            raise invalid_argument("net", "at most %d interfaces" % (MAX_NET + 1))
-        desired["net%d" % index] = _net_from_param(index, net)
-    for key, disk in (params.get("disks") or {}).items():
-        desired[key] = _disk_from_param(key, disk)
-    for index, ipconfig in enumerate(params.get("ipconfig") or []):
-        desired["ipconfig%d" % index] = _ipconfig_from_param(index, ipconfig)
+    desired = pve_model.shared_from_params(params)
+    for key in INT_KEYS + NUMBER_KEYS + BOOL_KEYS:
+        if params.get(key) is not None and key != "template":
+            desired[key] = ps._parse_value(SCALAR_KINDS[key], params[key], key)
+    for key in STR_KEYS:
+        if params.get(key) is not None:
+            desired[key] = inputcheck.no_control_chars(key, str(params[key]))
+    if desired.get("name") is not None:
+        inputcheck.dns_name("name", desired["name"])
+    for key, choices in (("ostype", OSTYPES), ("bios", BIOSES), ("scsihw", SCSIHWS), ("citype", CITYPES)):
+        if desired.get(key) is not None:
+            _enum(key, desired[key], choices)
+    if params.get("memory") is not None:
+        memory = params["memory"]
+        desired["memory"] = ps.parse_int(memory, "memory") if not isinstance(memory, dict) else \
+            _sub_values("memory", "memory", memory, MEMORY_SCHEMA).get("current")
+    for key, low in (("memory", 16), ("cores", 1), ("sockets", 1), ("vcpus", 1), ("balloon", 0), ("cpuunits", 1)):
+        if desired.get(key) is not None and desired[key] < low:
+            raise invalid_argument(key, "must be at least %d" % low)
+    for key, schema in (("cpu", CPU_SCHEMA), ("machine", MACHINE_SCHEMA), ("agent", AGENT_SCHEMA)):
+        if params.get(key) is not None:
+            desired[key] = _propstring_option(key, params[key], schema)
+    for key, value in pve_model.indexed("net", params.get("net"), "net", MAX_NET).items():
+        desired[key] = _net_from_param(key, value)
+    for key, value in pve_model.indexed("ipconfig", params.get("ipconfig"), "ipconfig", MAX_NET).items():
+        desired[key] = _ipconfig_from_param(key, value)
+    disks = params.get("disks")
+    if disks is not None and not isinstance(disks, dict):
+        raise invalid_argument("disks", "expected a dict keyed scsi0, virtio0, sata0, ide2 ...")
+    for key, disk in (disks or {}).items():
+        desired[key] = _disk_from_param(str(key), disk)
     if params.get("boot") is not None:
         boot = params["boot"]
-        desired["boot"] = [_prop_value("boot", dev) for dev in (boot if isinstance(boot, list) else [boot])]
-    if params.get("agent") is not None:
-        agent = params["agent"]
-        desired["agent"] = {"enabled": ps.parse_bool(agent, "agent")} if not isinstance(agent, dict) else \
-            ps.parse_propstring("agent", ",".join("%s=%s" % (k, _prop_value("agent." + k, v)) for k, v in agent.items()), AGENT_SCHEMA)
+        if isinstance(boot, str):  # "order=scsi0;net0" as Proxmox prints it, or "scsi0;net0"
+            boot = ps.parse_list(boot[6:] if boot.startswith("order=") else boot, r"[;,\s]+")
+        if not isinstance(boot, (list, tuple)):
+            raise invalid_argument("boot", "expected a list of devices such as [scsi0, net0], got %r" % (boot,))
+        devices = [str(dev) for dev in boot]
+        for dev in devices:
+            if not BOOT_DEVICE_RE.fullmatch(dev):
+                raise invalid_argument("boot", "%r is not a boot device (a disk such as scsi0, a netN, hostpciN or usbN)" % (dev,))
+        desired["boot"] = devices
     if params.get("sshkeys") is not None:
         keys = params["sshkeys"]
         keys = keys if isinstance(keys, list) else str(keys).split("\n")
-        desired["sshkeys"] = [_plain(k, "sshkeys").strip() for k in keys if str(k).strip()]
-    for key, value in desired.items():
-        if key in ("memory", "cores", "sockets") and value < (16 if key == "memory" else 1):
-            raise invalid_argument(key, "must be at least %d" % (16 if key == "memory" else 1))
+        desired["sshkeys"] = [inputcheck.no_control_chars("sshkeys", str(k).strip()) for k in keys if str(k).strip()]
+    if params.get("cipassword") is not None:
+        desired["cipassword"] = inputcheck.no_control_chars("cipassword", str(params["cipassword"]))
     return desired
 
 
 # ---------------------------------------------------------------------------
-# Desired vs current.
+# Flat canonical config -> the module's input shape.
 
-def reconcile_net(desired, current):
-    """Keep the MAC Proxmox generated when none is declared."""
-    desired = dict(desired)
-    if current and desired.get("macaddr") is None and current.get("macaddr"):
-        desired["macaddr"] = current["macaddr"]
-    return desired
-
-
-def reconcile_disk(key, desired, current):
-    """The disk as it should be written: an existing volume keeps its ``file``; growth only (never shrink)."""
-    desired = dict(desired)
-    storage = desired.pop("storage", None)
-    if current is None:
-        if not storage or not desired.get("size"):
-            raise invalid_argument("disks.%s" % key, "a new disk needs storage and size")
-        gib = ps.parse_size(desired.pop("size")) / float(1024 ** 3)
-        desired["file"] = "%s:%s" % (storage, ps.format_number(round(gib, 6)))
-        return desired
-    if storage and not str(current["file"]).startswith(storage + ":"):
-        raise invalid_argument("disks.%s.storage" % key, "the disk is on %s; moving a disk is not supported"
-                               % str(current["file"]).split(":", 1)[0])
-    desired["file"] = current["file"]
-    desired.setdefault("size", current.get("size"))
-    if desired.get("size") and current.get("size") and ps.parse_size(desired["size"]) < ps.parse_size(current["size"]):
-        raise invalid_argument("disks.%s.size" % key, "%s is smaller than the current %s; disks never shrink"
-                               % (desired["size"], current["size"]))
-    return desired
+def _indexed_list(items, prefix_len):
+    """``{net0: a, net2: b}`` -> ``[a, b]`` with ``id`` on each item when the indexes have gaps."""
+    ordered = sorted(items.items(), key=lambda item: int(item[0][prefix_len:]))
+    gaps = [int(key[prefix_len:]) for key, _value in ordered] != list(range(len(ordered)))
+    return [dict(copy.deepcopy(value), id=int(key[prefix_len:])) if gaps else copy.deepcopy(value) for key, value in ordered]
 
 
-def changed_keys(current, desired):
-    """Keys whose desired value differs from the current one (only declared keys count)."""
-    return sorted(key for key, value in desired.items() if current.get(key) != value)
+def public(flat, with_secrets=False):
+    """Flat canonical config -> ``(config, extra)``: ``config`` in the module's input shape (``net`` and
+    ``ipconfig`` lists, ``disks`` dict, ``cpu``/``machine`` strings), ``extra`` everything else
+    (``unusedN``, ``template``, keys the module does not manage).  ``cipassword`` appears only
+    ``with_secrets`` (for a diff that masks it)."""
+    config = {}
+    extra = {}
+    nets, ipconfigs, disks = {}, {}, {}
+    for key, value in flat.items():
+        if is_net(key):
+            nets[key] = value
+        elif is_ipconfig(key):
+            ipconfigs[key] = value
+        elif is_disk(key):
+            disks[key] = dict((k, v) for k, v in value.items() if k != "storage")
+        elif key in ("cpu", "machine"):
+            config[key] = value_to_raw(key, value)
+        elif key in SECRET_KEYS:
+            if with_secrets:
+                config[key] = value
+        elif key in CONFIG_OPTIONS:
+            config[key] = copy.deepcopy(value)
+        else:
+            extra[key] = copy.deepcopy(value)
+    if nets:
+        config["net"] = _indexed_list(nets, 3)
+    if ipconfigs:
+        config["ipconfig"] = _indexed_list(ipconfigs, 8)
+    if disks:
+        config["disks"] = dict(sorted(copy.deepcopy(disks).items()))
+    return config, extra
