@@ -15,7 +15,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._fleet import ocibundle, pool
-from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import lanes, pending_view
+from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import FleetReads, converge_one, lanes, pending_view
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import container_spec
 
 
@@ -230,3 +230,30 @@ def test_the_spec_version_is_probed_once_and_then_read_from_the_cache(tmp_path):
         assert len(calls) == 4  # a changed binary is probed again
     finally:
         os.environ["PATH"] = old_path
+
+
+# --- the reads of a fleet over the API, against pvesim -----------------------------------------------------
+@pytest.fixture
+def node(tmp_path, monkeypatch):
+    from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
+
+    return PveNode(tmp_path, monkeypatch)
+
+
+def test_an_api_no_op_reads_one_listing_and_one_pending_per_container(node):
+    items = []
+    for vmid in (301, 302, 303):
+        rc, _out, err = node.run_command(["/usr/sbin/pct", "create", str(vmid), node.template, "--rootfs", "local-lvm:1",
+                                          "--hostname", "ct%d" % vmid, "--memory", "256"])
+        assert rc == 0, err
+        items.append({"vmid": vmid, "hostname": "ct%d" % vmid, "memory": 256, "state": "present"})
+    items, _secrets = pool.validate_items(items, container_spec(), lambda item: str(item["vmid"]))
+    fleet = FleetReads(node.api_transport())
+    node.bodies.clear()
+    node.writes.clear()
+    results = [converge_one(fleet, item, False, lambda text: None) for item in items]
+    assert [result["changed"] for result in results] == [False, False, False]
+    assert node.writes == []
+    # one GET /nodes/pve/lxc for the status and locks of all, then GET .../pending per container: no status re-read
+    assert [(method, path) for method, path, _params in node.bodies] == \
+        [("GET", "/nodes/pve/lxc")] + [("GET", "/nodes/pve/lxc/%d/pending" % vmid) for vmid in (301, 302, 303)]
