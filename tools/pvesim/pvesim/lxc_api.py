@@ -700,7 +700,9 @@ def create_vm(env, p):
 
     def after(worker):
         if start_after:
-            _do_start(env, vmid, worker, None)
+            from .lxc_status_api import start_ct
+
+            start_ct(env, vmid, worker, None)
         if p.get("ha-managed"):
             worker.log("Add as HA resource")
             worker.warn("pvesim: HA is not simulated")
@@ -997,132 +999,6 @@ def vm_pending(env, p):
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     return pending.pending_array(conf, raw_keys=("lxc",))
-
-
-@api("GET", "/nodes/{node}/lxc/{vmid}/status", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vmcmdidx")
-def vmcmdidx(env, p):
-    load_config(env, p["vmid"])
-    return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
-
-
-@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_status")
-def vm_status(env, p):
-    faults.check(env.state, "vm_status")
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
-    conf = load_config(env, vmid)
-    d = vmstatus(env, vmid, conf)
-    d["ha"] = {"managed": 0}
-    return d
-
-
-def _do_start(env, vmid, worker, skiplock):
-    conf = load_config(env, vmid)
-    if is_template(conf):
-        raise PVEError("you can't start a CT if it's a template")
-    if not skiplock and conf.get("lock") != "mounted":
-        check_lock(conf)
-    if str(conf.get("unprivileged", "0")) == "1":
-        for k in conf:
-            if is_volume_key(k):
-                with contextlib.suppress(FormatError, ValueError):
-                    if str(parse_volume(k, conf[k]).get("quota", 0)) == "1":
-                        raise PVEError("Quotas are not supported by unprivileged containers.")
-    # vm_start applies pending changes first (PVE::LXC::vm_start -> vmconfig_apply_pending)
-    if conf.get("pending"):
-        apply_pending(env, vmid, conf, None)  # errors only warn here, as in PVE
-        write_config(env, vmid, conf)
-        conf = load_config(env, vmid)
-    backend = get_backend(env.state)
-    if backend.is_running(vmid):
-        return  # a racing start won: `systemctl start pve-container@<vmid>` is a no-op then
-    backend.start(worker, conf, vmid)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
-     name="vm_start", protected=True)
-def vm_start(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    if p.get("skiplock") and not env.is_root_pam:
-        raise param_error({"skiplock": "Only root may use this option."})
-    backend = get_backend(env.state)
-    if backend.is_running(vmid):
-        raise PVEError("CT %d already running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            _do_start(env, vmid, worker, p.get("skiplock"))
-
-    return fork_worker(env, "vzstart", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
-     name="vm_stop", protected=True)
-def vm_stop(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    if p.get("skiplock") and not env.is_root_pam:
-        raise param_error({"skiplock": "Only root may use this option."})
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            if not p.get("skiplock") and conf.get("lock") != "mounted":
-                check_lock(conf)
-            backend.stop(worker, vmid, kill=True)
-
-    return fork_worker(env, "vzstop", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(timeout=Param("integer", minimum=0, default=60), forceStop=Param("boolean", default=0)),
-     name="vm_shutdown", protected=True)
-def vm_shutdown(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    timeout = p.get("timeout", 60)
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
-            stopped = backend.stop(worker, vmid, kill=False, timeout=timeout, nokill=not p.get("forceStop"))
-            if not stopped:
-                raise PVEError("container did not stop")
-
-    return fork_worker(env, "vzshutdown", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
-     protected=True)
-def vm_reboot(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("VM %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
-            # vm_reboot: shutdown with timeout, killed when the timeout expires, then start
-            backend.stop(None, vmid, kill=False, timeout=p.get("timeout") if p.get("timeout") is not None else 60, nokill=False)
-            if backend.is_running(vmid):
-                backend.stop(worker, vmid, kill=True)
-            _do_start(env, vmid, worker, None)
-
-    return fork_worker(env, "vzreboot", vmid, realcmd)
 
 
 @api("DELETE", "/nodes/{node}/lxc/{vmid}", perm=Perm("/vms/{vmid}", ("VM.Allocate",)),
