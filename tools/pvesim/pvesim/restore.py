@@ -23,7 +23,10 @@ STDIN are refused with a ``pvesim:`` message.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -272,6 +275,8 @@ def _restore(env, job: RestoreJob, worker: Worker, state: dict, emsg: str) -> No
             if not job.ignore_unpack_errors:
                 raise
             read = (lambda rel: read_in_root(rootdir, rel)) if backend.mode == "lxc" else (lambda rel: None)
+        if backend.mode == "lxc":
+            _fill_mount_points(st, conf, rootdir)
         worker.log("merging backed-up and given configuration..")
         _restore_configuration(env, job, worker, backend, archive, rootdir, fw_target)
         _setup_checks(backend, conf, rootdir, archive, read, worker)
@@ -299,6 +304,26 @@ def _restore(env, job: RestoreJob, worker: Worker, state: dict, emsg: str) -> No
         raise PVEError("%s %s" % (emsg, getattr(exc, "message", None) or str(exc))) from None
     if job.pool:
         AuthStore(st.pve_path("")).add_vm_to_pool(vmid, job.pool)
+
+
+def _fill_mount_points(st, conf: dict, rootdir: Path) -> None:
+    """PVE extracts with every mount point mounted (LXC.pm ``mount_all``), so what the archive
+    holds below an mpN's path lands in that volume: move it there, the directory stays as the
+    mount point (shallower mount points first, as mount_all orders them)."""
+    mounts = []
+    for key in _mount_keys(conf):
+        mp = parse_volume(key, conf[key])
+        if key != "rootfs" and mp["type"] == "volume":
+            mounts.append((mp["mp"], storage.volume_path(st, mp["volume"])[0]))
+    for path, volume in sorted(mounts, key=lambda m: m[0].rstrip("/").count("/")):
+        src = resolve_in_root(rootdir, path)
+        if src is None or src.is_symlink() or not src.is_dir() or src == rootdir:
+            continue
+        for child in sorted(src.iterdir()):
+            shutil.move(str(child), str(volume / child.name))
+        info = src.lstat()
+        os.chown(str(volume), info.st_uid, info.st_gid)
+        os.chmod(str(volume), stat.S_IMODE(info.st_mode))
 
 
 def _existing_archive(job: RestoreJob) -> Path:

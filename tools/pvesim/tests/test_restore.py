@@ -184,6 +184,27 @@ def test_backed_up_custom_lxc_keys_are_kept_for_root(pctx, state, template_file)
     assert pctx("config", 9001).out.endswith("lxc.cap.drop: sys_time\n")
 
 
+def test_bind_mount_points_are_set_after_the_extraction(pctx, state, template_file):
+    # create_vm: non-volume mount points are delayed; backup=1 on one gets create_vm's warnings
+    volid = backup_archive(state, template_file, BACKED_UP.replace(
+        "mp0: local-lvm:vm-101-disk-1,mp=/data,backup=1,size=512M", "mp0: /srv/data,mp=/data,backup=1"))
+    r = pctx("restore", 9001, volid, "--storage", "local-lvm")
+    assert (r.rc, r.err) == (0, ""), r
+    assert task_lines(r.out) == restored(volid, "WARNING - unsupported configuration!",
+                                         "backup was enabled for bind mount point mp0 ('/data')",
+                                         "mount point configuration will be restored after archive extraction!",
+                                         "contained files will be restored to wrong directory!",
+                                         '  Logical volume "vm-9001-disk-0" created.', extracting(volid))
+    assert "mp0: /srv/data,mp=/data,backup=1\n" in pctx("config", 9001).out
+    assert volumes(state) == ["vm-9001-disk-0"]
+
+
+def test_start_after_the_restore(pctx, state, template_file):
+    volid = backup_archive(state, template_file)
+    assert pctx("restore", 9001, volid, "--storage", "local-lvm", "--start", "1").rc == 0
+    assert pctx("status", 9001).out == "status: running\n"
+
+
 # ------------------------------------------------------------------ overwrite (--force)
 
 
@@ -429,6 +450,25 @@ def test_lxc_mode_restores_the_files_and_runs(lxc_state, template_file):
     assert run_pct(st, "exec", 9060, "--", "uname", "-n").out == "web\n"
     assert run_pct(st, "stop", 9060).rc == 0
     assert run_pct(st, "destroy", 9060).rc == 0
+    assert volumes(st) == []
+
+
+def test_lxc_mode_mount_point_data_lands_in_its_volume(lxc_state, template_file):
+    # extraction runs with every mount point mounted (LXC.pm mount_all): ./data/* goes to mp0
+    st = lxc_state
+    conf = BACKED_UP.replace("size=2G", "size=1G").replace("size=512M", "size=256M")
+    volid = backup_archive(st, template_file, conf, extra=[("./data/kept.txt", b"on mp0\n")])
+    r = run_pct(st, "restore", 9062, volid, "--storage", "local-lvm")
+    assert (r.rc, r.err) == (0, ""), r
+    base = st.storage_base_path("local-lvm")
+    assert (base / "vm-9062-disk-1" / "kept.txt").read_bytes() == b"on mp0\n"
+    assert list((base / "vm-9062-disk-0" / "data").iterdir()) == []
+    assert os.stat(base / "vm-9062-disk-1").st_uid == 100000
+    assert run_pct(st, "start", 9062).rc == 0
+    r = run_pct(st, "exec", 9062, "--", "cat", "/data/kept.txt")
+    assert (r.rc, r.out) == (0, "on mp0\n")
+    assert run_pct(st, "stop", 9062).rc == 0
+    assert run_pct(st, "destroy", 9062).rc == 0
     assert volumes(st) == []
 
 
