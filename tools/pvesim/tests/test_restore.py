@@ -480,3 +480,18 @@ def test_lxc_mode_failed_restore_leaves_nothing(lxc_state, template_file):
     assert not lxc_configs(st).exists(9061)
     assert volumes(st) == []
     assert not (st.lxcpath / "9061").exists()
+
+
+def test_rest_privileged_backup_needs_sys_modify_and_keeps_the_old_ct(rest):
+    # create_vm: the implicit change to privileged is checked inside the task, before any disk
+    st = rest["state"]
+    volid = backup_archive(st, rest["template_file"], BACKED_UP.replace("unprivileged: 1\n", ""), vmid=103)
+    _task(rest, _post(rest, "root", {"vmid": 9103, "ostemplate": rest["template"], "rootfs": "local-lvm:1",
+                                     "hostname": "old"}))
+    _upid, exitstatus, lines = _task(rest, _post(rest, "bob", {"vmid": 9103, "ostemplate": volid, "restore": 1,
+                                                               "storage": "local-lvm", "force": 1}), "bob")
+    assert exitstatus == "unable to restore CT 9103 - Permission check failed (/, Sys.Modify)"
+    assert lines == ["recovering backed-up configuration from '%s'" % volid, "TASK ERROR: %s" % exitstatus]
+    raw = lxc_configs(st).path(9103).read_text()
+    assert "hostname: old\n" in raw and "lock" not in raw
+    assert [v for v in volumes(st) if "9103" in v] == ["vm-9103-disk-0"]
