@@ -44,8 +44,8 @@ from .tasks import TaskFailed, Worker, fork_worker
 # Storage.pm recover_config_from_tar's pattern (not anchored at the start)
 _CONFIG_MEMBER_RE = re.compile(r"(\./etc/vzdump/(pct|vps)\.conf)$")
 _FIREWALL_MEMBER = "./etc/vzdump/pct.fw"
-# Create.pm tar_compression_option
-_TAR_COMPRESSION = {".gz": "-z", ".bz2": "-j", ".xz": "-J", ".lzo": "--lzop", ".zst": "--zstd"}
+# Create.pm tar_compression_option: the compressions GNU tar is told about
+_TAR_COMPRESSIONS = (".gz", ".bz2", ".xz", ".lzo", ".zst")
 # sanitize_and_merge_config: never taken from the backup
 _NOT_MERGED = ("digest", "rootfs", "snapshots", "unprivileged", "parent", "template")
 
@@ -122,7 +122,7 @@ def check_tar_name(path: str) -> None:
     m = re.search(r"\.tar(\.[^.]+)?$", path)
     if not m:
         raise PVEError("file does not look like a template archive: %s" % path)
-    if m.group(1) and m.group(1) not in _TAR_COMPRESSION:
+    if m.group(1) and m.group(1) not in _TAR_COMPRESSIONS:
         raise PVEError("unrecognized compression format: %s" % m.group(1))
 
 
@@ -159,7 +159,7 @@ def disks_from_backup(mp_param: dict, target: str, is_root: bool, log: Callable[
             log("backup was enabled for %s mount point %s ('%s')" % (mp["type"], key, mp.get("mp")))
             log("mount point configuration will be restored after archive extraction!")
             log("contained files will be restored to wrong directory!")
-        delayed[key] = mp_param[key]
+        delayed[key] = print_volume(key, mp)
     return volumes, delayed
 
 
