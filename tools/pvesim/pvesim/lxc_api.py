@@ -11,6 +11,7 @@ import re
 
 from . import config as cfgmod
 from . import faults, oci, pending, storage
+from . import restore as restore_mod
 from .auth import AuthStore
 from .backend import get_backend
 from .handlers import Perm, PVEError, api, param_error, perm_error
@@ -21,6 +22,7 @@ from .lxcschema import (
     MAX_MOUNT_POINTS,
     MAX_NETS,
     is_volume_key,
+    net_with_new_mac,
     normalise_net,
     parse_property_string,
     parse_volume,
@@ -255,7 +257,8 @@ def check_ct_modify_config_perm(env, vmid, oldconf, newconf, delete, unprivilege
 # update_pct_config + hotplug/apply pending (PVE::LXC::Config)
 # --------------------------------------------------------------------------------------------
 
-def _mac_prefix(env):
+def mac_prefix(env):
+    """datacenter.cfg ``mac_prefix`` (PVE's default without one)."""
     return env.state.datacenter_config().get("mac_prefix") or "BC:24:11"
 
 
@@ -359,7 +362,7 @@ def hotplug_pending(env, vmid, conf, selection):
                 errors[opt] = "unable to hotplug %s: %s" % (opt, exc.message)
                 continue
         elif re.match(r"^net\d+$", opt):
-            value = normalise_net(value, _mac_prefix(env))
+            value = normalise_net(value, mac_prefix(env))
             try:
                 backend.hotplug_net(vmid, int(opt[3:]), _parse_net(conf[opt]) if conf.get(opt) else None, _parse_net(value))
             except PVEError as exc:
@@ -417,7 +420,7 @@ def apply_pending(env, vmid, conf, selection):
             if re.match(r"^mp\d+$", opt):  # as PVE: rootfs is taken verbatim
                 apply_pending_mountpoint(env, vmid, conf, opt, False)
             elif re.match(r"^net\d+$", opt):
-                pend[opt] = normalise_net(pend[opt], _mac_prefix(env))
+                pend[opt] = normalise_net(pend[opt], mac_prefix(env))
         except (PVEError, FormatError) as exc:
             errors[opt] = "unable to apply pending change %s : %s" % (opt, getattr(exc, "message", str(exc)))
             continue
@@ -581,7 +584,9 @@ def vmdiridx(env, p):
                                     "migrate", "clone", "rrd", "rrddata", "firewall", "snapshot", "resize", "interfaces")]
 
 
-@api("POST", "/nodes/{node}/lxc", perm=Perm("/vms/{vmid}", ("VM.Allocate",), or_pool=True), params=CREATE_PARAMS, name="create_vm", protected=True)
+# `user => 'all'` in PVE: VM.Allocate (on the CT or its pool) or, to overwrite a CT from a
+# backup, VM.Backup is checked inside
+@api("POST", "/nodes/{node}/lxc", params=CREATE_PARAMS, name="create_vm", protected=True)
 def create_vm(env, p):
     st = env.state
     faults.check(st, "create_vm")
@@ -591,13 +596,20 @@ def create_vm(env, p):
     restore = p.get("restore")
     if p.get("cpuunits") is not None:
         p["cpuunits"] = clamp_cpu_shares(env, p["cpuunits"])
-    if unprivileged is None:
-        unprivileged = 1
-    if not unprivileged:
-        env.check_perm("/", ["Sys.Modify"])
+    if not restore:  # a restore takes the backup's value unless given
+        if unprivileged is None:
+            unprivileged = 1
+        if not unprivileged:
+            env.check_perm("/", ["Sys.Modify"])
     if p.get("ha-managed"):
         env.check_perm("/", ["Sys.Console"])
-    check_vmid_unused(env, vmid)
+    force = p.get("force")
+    same_ct_exists = config_exists(env, vmid)
+    overwrite = bool(restore and force and same_ct_exists)
+    if overwrite:
+        restore_mod.check_overwrite(env, vmid)
+    else:
+        check_vmid_unused(env, vmid)
     password = p.get("password")
     ssh_keys = p.get("ssh-public-keys")
     if ssh_keys is not None:
@@ -607,9 +619,13 @@ def create_vm(env, p):
     pool = p.get("pool")
     if pool is not None:
         AuthStore(st.pve_path("")).check_pool_exist(pool)
+    skip_fw = False
     if not env.check_perm("/vms/%d" % vmid, ["VM.Allocate"], noerr=True) and \
             not (pool and env.check_perm("/pool/%s" % pool, ["VM.Allocate"], noerr=True)):
-        raise perm_error()
+        if not overwrite:
+            raise perm_error()
+        restore_mod.backup_permission(env, vmid, unprivileged)
+        skip_fw = True  # the backed-up firewall config needs more than VM.Backup
     ostemplate = p["ostemplate"]
     stor = p.get("storage") or "local"
     conf_params = {k: v for k, v in p.items() if k in API_CONFIG_KEYS and k != "unprivileged"}
@@ -618,10 +634,14 @@ def create_vm(env, p):
 
     # template volume access
     if ostemplate == "-":
-        raise PVEError("pipe requires cli environment" if env.rpc != "cli" else "pipe can only be used with restore tasks")
-    archive_path, archive_display = _resolve_template(env, ostemplate, "backup" if restore else "vztmpl")
-    if restore:
-        raise PVEError("pvesim: restore from backup archives is not simulated")
+        if env.rpc != "cli":
+            raise PVEError("pipe requires cli environment")
+        if not restore:
+            raise PVEError("pipe can only be used with restore tasks")
+        if p.get("rootfs") is None:
+            raise PVEError("restore from pipe requires rootfs parameter")
+        raise PVEError("pvesim: restoring from STDIN is not simulated")
+    archive_path, archive_display = _resolve_template(env, vmid, ostemplate, "backup" if restore else "vztmpl")
 
     used_storages = set()
 
@@ -663,14 +683,36 @@ def create_vm(env, p):
     if unprivileged:
         conf["unprivileged"] = "1"
 
-    emsg = "unable to create CT %d -" % vmid
+    emsg = "unable to %s CT %d -" % ("restore" if restore else "create", vmid)
     try:
+        # AbstractConfig create_and_lock_config($vmid, $force): --force may take an existing config
         with lock_config(env, vmid, timeout=5):
+            old = {}
             if config_exists(env, vmid):
-                raise PVEError("CT %d already exists on node '%s'" % (vmid, st.node))
-            write_config(env, vmid, {"lock": "create"})
+                if not force:
+                    raise PVEError("CT %d already exists on node '%s'" % (vmid, st.node))
+                old = load_config(env, vmid)
+                check_lock(old)
+            old["lock"] = "create"
+            write_config(env, vmid, old)
     except PVEError as exc:
         raise PVEError("%s %s" % (emsg, exc.message)) from None
+
+    def after(worker):
+        if start_after:
+            from .lxc_status_api import start_ct
+
+            start_ct(env, vmid, worker, None)
+        if p.get("ha-managed"):
+            worker.log("Add as HA resource")
+            worker.warn("pvesim: HA is not simulated")
+
+    if restore:
+        return restore_mod.run_restore(env, restore_mod.RestoreJob(
+            vmid=vmid, archive=ostemplate, archive_path=archive_path, archive_display=archive_display, conf=conf,
+            mp_param={} if storage_only else mp_param, storage=stor, unprivileged=unprivileged,
+            same_ct_exists=same_ct_exists, skip_fw=skip_fw, unique=bool(p.get("unique")),
+            ignore_unpack_errors=bool(p.get("ignore-unpack-errors")), pool=pool), after)
 
     backend = get_backend(st)
 
@@ -679,23 +721,7 @@ def create_vm(env, p):
         try:
             if storage_only:
                 mp_param["rootfs"] = "%s:4" % stor
-            # foreach_volume order: rootfs, mp0, mp1, ...
-            for opt in sorted(mp_param.keys(), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
-                mp = parse_volume(opt, mp_param[opt])
-                m = storage.NEW_DISK_RE.match(mp["volume"]) if mp["type"] == "volume" else None
-                if m:
-                    sid = m.group(2) or stor
-                    size_kib = int(float(m.group(3)) * 1024) * 1024
-                    volid = storage.alloc_disk(st, sid, vmid, size_kib, log=worker.log)
-                    vollist.append(volid)
-                    mp["volume"] = volid
-                    mp["size"] = size_kib * 1024
-                elif mp["type"] == "volume":
-                    size = storage.volume_size(st, mp["volume"])
-                    if size is None:
-                        raise PVEError("volume '%s' does not exist" % mp["volume"])
-                    mp["size"] = size
-                conf[opt] = print_volume(opt, mp)
+            vollist = create_disks(st, vmid, mp_param, conf, stor, worker.log)
             msg = faults.take_create_after_alloc(st)
             if msg is not None:
                 raise PVEError(msg)
@@ -717,18 +743,7 @@ def create_vm(env, p):
             else:
                 read = backend.populate_rootfs(worker, conf, vmid, rootdir, archive_path, archive_display, unpriv)
             if not conf.get("arch"):
-                if backend.mode == "lxc":
-                    arch = backend.detect_arch(rootdir)
-                else:
-                    arch = image_arch or _arch_from_name(archive_path.name)
-                if arch:
-                    worker.log("Detected container architecture: %s" % arch)
-                else:
-                    arch = "amd64"
-                    if backend.mode == "lxc":
-                        worker.log("Architecture detection failed: unable to detect the architecture of /bin/sh")
-                    worker.log("Falling back to amd64.\nUse `pct set VMID --arch ARCH` to change.")
-                conf["arch"] = arch
+                conf["arch"] = detect_arch(backend, rootdir, archive_path.name, image_arch, worker)
             from .backend import detect_ostype
 
             if conf.get("ostype") != "unmanaged":
@@ -759,13 +774,55 @@ def create_vm(env, p):
     def realcmd(worker):
         with lock_config(env, vmid):
             code(worker)
-        if start_after:
-            _do_start(env, vmid, worker, None)
-        if p.get("ha-managed"):
-            worker.log("Add as HA resource")
-            worker.warn("pvesim: HA is not simulated")
+        after(worker)
 
     return fork_worker(env, "vzcreate", vmid, realcmd)
+
+
+def create_disks(st, vmid, mp_param, conf, default_storage, log):
+    """LXC.pm ``create_disks``: allocate every ``<storage>:<GiB>`` of ``mp_param`` (others are
+    taken as they are) into ``conf``; returns the new volumes, freed again on an error."""
+    vollist = []
+    try:
+        # foreach_volume order: rootfs, mp0, mp1, ...
+        for opt in sorted(mp_param.keys(), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
+            mp = parse_volume(opt, mp_param[opt])
+            m = storage.NEW_DISK_RE.match(mp["volume"]) if mp["type"] == "volume" else None
+            if m:
+                sid = m.group(2) or default_storage
+                size_kib = int(float(m.group(3)) * 1024) * 1024
+                volid = storage.alloc_disk(st, sid, vmid, size_kib, log=log)
+                vollist.append(volid)
+                mp["volume"] = volid
+                mp["size"] = size_kib * 1024
+            elif mp["type"] == "volume":
+                size = storage.volume_size(st, mp["volume"])
+                if size is None:
+                    raise PVEError("volume '%s' does not exist" % mp["volume"])
+                mp["size"] = size
+            conf[opt] = print_volume(opt, mp)
+    except BaseException:
+        for volid in vollist:
+            with contextlib.suppress(Exception):
+                storage.free_volume(st, volid, log=log)
+        raise
+    return vollist
+
+
+def detect_arch(backend, rootdir, archive_name, image_arch, worker):
+    """PVE::LXC::Setup->new for a config without ``arch``: the rootfs's /bin/sh decides (state
+    mode: an OCI image's architecture or the template's name), else amd64."""
+    if backend.mode == "lxc":
+        arch = backend.detect_arch(rootdir)
+    else:
+        arch = image_arch or _arch_from_name(archive_name)
+    if arch:
+        worker.log("Detected container architecture: %s" % arch)
+        return arch
+    if backend.mode == "lxc":
+        worker.log("Architecture detection failed: unable to detect the architecture of /bin/sh")
+    worker.log("Falling back to amd64.\nUse `pct set VMID --arch ARCH` to change.")
+    return "amd64"
 
 
 def _populate_from_oci(st, backend, worker, conf, rootdir, archive_path, unpriv):
@@ -818,7 +875,7 @@ def _arch_from_name(name):
     return m.group(1) if m else "amd64"
 
 
-def _resolve_template(env, ostemplate, content_type):
+def _resolve_template(env, vmid, ostemplate, content_type):
     st = env.state
     if ostemplate.startswith("/"):
         if not env.is_root_pam:
@@ -831,8 +888,17 @@ def _resolve_template(env, ostemplate, content_type):
     path, vtype = storage.volume_path(st, ostemplate)
     if vtype != content_type:
         raise PVEError("unable to use volume %s - content type needs to be '%s'" % (ostemplate, content_type))
-    if not env.is_root_pam:
-        env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
+    if not env.check_perm("/storage/%s" % sid, ["Datastore.Allocate"], noerr=True):
+        owner = re.match(r"^vzdump-(?:openvz|lxc|qemu)-(\d+)-", path.name) if vtype == "backup" else None
+        if vtype == "vztmpl":
+            env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace", "Datastore.Audit"], any_of=True)
+        elif owner and int(owner.group(1)) != vmid:
+            env.check_perm("/storage/%s" % sid, ["Datastore.AllocateSpace"])
+            env.check_perm("/vms/%s" % owner.group(1), ["VM.Backup"])
+        elif not owner:
+            raise PVEError("missing privileges to access %s" % ostemplate)
+    if vtype == "backup":
+        return path, restore_mod.backup_display_path(scfg, path.name)
     display = "/var/lib/vz/template/cache/%s" % path.name
     if scfg.get("path"):
         display = "%s/template/cache/%s" % (scfg["path"].rstrip("/"), path.name)
@@ -935,132 +1001,6 @@ def vm_pending(env, p):
     return pending.pending_array(conf, raw_keys=("lxc",))
 
 
-@api("GET", "/nodes/{node}/lxc/{vmid}/status", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vmcmdidx")
-def vmcmdidx(env, p):
-    load_config(env, p["vmid"])
-    return [{"subdir": s} for s in ("current", "start", "stop", "shutdown", "reboot", "suspend", "resume")]
-
-
-@api("GET", "/nodes/{node}/lxc/{vmid}/status/current", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="vm_status")
-def vm_status(env, p):
-    faults.check(env.state, "vm_status")
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
-    conf = load_config(env, vmid)
-    d = vmstatus(env, vmid, conf)
-    d["ha"] = {"managed": 0}
-    return d
-
-
-def _do_start(env, vmid, worker, skiplock):
-    conf = load_config(env, vmid)
-    if is_template(conf):
-        raise PVEError("you can't start a CT if it's a template")
-    if not skiplock and conf.get("lock") != "mounted":
-        check_lock(conf)
-    if str(conf.get("unprivileged", "0")) == "1":
-        for k in conf:
-            if is_volume_key(k):
-                with contextlib.suppress(FormatError, ValueError):
-                    if str(parse_volume(k, conf[k]).get("quota", 0)) == "1":
-                        raise PVEError("Quotas are not supported by unprivileged containers.")
-    # vm_start applies pending changes first (PVE::LXC::vm_start -> vmconfig_apply_pending)
-    if conf.get("pending"):
-        apply_pending(env, vmid, conf, None)  # errors only warn here, as in PVE
-        write_config(env, vmid, conf)
-        conf = load_config(env, vmid)
-    backend = get_backend(env.state)
-    if backend.is_running(vmid):
-        return  # a racing start won: `systemctl start pve-container@<vmid>` is a no-op then
-    backend.start(worker, conf, vmid)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/start", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(skiplock=Param("boolean"), debug=Param("boolean", default=0)),
-     name="vm_start", protected=True)
-def vm_start(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    if p.get("skiplock") and not env.is_root_pam:
-        raise param_error({"skiplock": "Only root may use this option."})
-    backend = get_backend(env.state)
-    if backend.is_running(vmid):
-        raise PVEError("CT %d already running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            _do_start(env, vmid, worker, p.get("skiplock"))
-
-    return fork_worker(env, "vzstart", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
-     name="vm_stop", protected=True)
-def vm_stop(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    if p.get("skiplock") and not env.is_root_pam:
-        raise param_error({"skiplock": "Only root may use this option."})
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            if not p.get("skiplock") and conf.get("lock") != "mounted":
-                check_lock(conf)
-            backend.stop(worker, vmid, kill=True)
-
-    return fork_worker(env, "vzstop", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/shutdown", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(timeout=Param("integer", minimum=0, default=60), forceStop=Param("boolean", default=0)),
-     name="vm_shutdown", protected=True)
-def vm_shutdown(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    timeout = p.get("timeout", 60)
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
-            stopped = backend.stop(worker, vmid, kill=False, timeout=timeout, nokill=not p.get("forceStop"))
-            if not stopped:
-                raise PVEError("container did not stop")
-
-    return fork_worker(env, "vzshutdown", vmid, realcmd)
-
-
-@api("POST", "/nodes/{node}/lxc/{vmid}/status/reboot", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
-     params=_nv(timeout=Param("integer", minimum=0)), name="vm_reboot",
-     protected=True)
-def vm_reboot(env, p):
-    vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("VM %d not running" % vmid)
-
-    def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
-            # vm_reboot: shutdown with timeout, killed when the timeout expires, then start
-            backend.stop(None, vmid, kill=False, timeout=p.get("timeout") if p.get("timeout") is not None else 60, nokill=False)
-            if backend.is_running(vmid):
-                backend.stop(worker, vmid, kill=True)
-            _do_start(env, vmid, worker, None)
-
-    return fork_worker(env, "vzreboot", vmid, realcmd)
-
-
 @api("DELETE", "/nodes/{node}/lxc/{vmid}", perm=Perm("/vms/{vmid}", ("VM.Allocate",)),
      params=_nv(force=Param("boolean", default=0), purge=Param("boolean", default=0),
                 **{"destroy-unreferenced-disks": Param("boolean")}),
@@ -1136,16 +1076,7 @@ def template(env, p):
         def realcmd(worker):
             with lock_config(env, vmid):
                 c = load_config(env, vmid)
-                # PVE::LXC::template_create: every volume becomes a base volume
-                for key in sorted((k for k in c if is_volume_key(k)), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
-                    mp = parse_volume(key, c[key])
-                    if mp["type"] != "volume":
-                        continue
-                    if not storage.volume_has_feature(env.state, "template", mp["volume"]) and \
-                            env.state.storage_config().get(mp["volume"].split(":", 1)[0], {}).get("type") not in storage.FILE_TYPES:
-                        raise PVEError("Template feature is not available for '%s'" % mp["volume"])
-                    mp["volume"] = storage.create_base(env.state, mp["volume"])
-                    c[key] = print_volume(key, mp)
+                template_create(env.state, c)
                 c["template"] = "1"
                 write_config(env, vmid, c)
 
@@ -1341,11 +1272,7 @@ def clone_vm(env, p):
                     raise PVEError("Linked clone feature for '%s' is not available" % mp["volume"])
                 mountpoints[opt] = mp
             elif re.match(r"^net\d+$", opt):
-                net = _parse_net(value)
-                net.pop("hwaddr", None)
-                from .lxcschema import NET_DESC, print_property_string
-
-                newconf[opt] = normalise_net(print_property_string(NET_DESC, net), _mac_prefix(env))
+                newconf[opt] = net_with_new_mac(value, mac_prefix(env))
             else:
                 newconf[opt] = value
         for k in ("snapshots", "parent", "snaptime", "snapstate", "pending", "template", "lock"):
@@ -1409,6 +1336,19 @@ def clone_vm(env, p):
         unlock_source()
 
     return fork_worker(env, "vzclone", vmid, realcmd)
+
+
+def template_create(st, conf):
+    """PVE::LXC::template_create: every volume of ``conf`` becomes a base volume."""
+    for key in sorted((k for k in conf if is_volume_key(k)), key=lambda k: -1 if k == "rootfs" else int(k[2:])):
+        mp = parse_volume(key, conf[key])
+        if mp["type"] != "volume":
+            continue
+        if not storage.volume_has_feature(st, "template", mp["volume"]) and \
+                st.storage_config().get(mp["volume"].split(":", 1)[0], {}).get("type") not in storage.FILE_TYPES:
+            raise PVEError("Template feature is not available for '%s'" % mp["volume"])
+        mp["volume"] = storage.create_base(st, mp["volume"])
+        conf[key] = print_volume(key, mp)
 
 
 def _discard_half_made_ct(st, vmid, volids, log):

@@ -425,6 +425,13 @@ def normalise_net(value, mac_prefix=None):
     return print_property_string(NET_DESC, net)
 
 
+def net_with_new_mac(value, mac_prefix=None):
+    """A netN value with a fresh random ``hwaddr`` (clone_vm; restore with ``unique``)."""
+    net = parse_property_string(NET_DESC, value)
+    net.pop("hwaddr", None)
+    return normalise_net(print_property_string(NET_DESC, net), mac_prefix)
+
+
 def unique_tags(value):
     """GuestHelpers::get_unique_tags with default tag-style: lowercase, dedup, sorted, ';'."""
     tags = {t.lower() for t in re.split(r"[;,\s]+", value) if t}

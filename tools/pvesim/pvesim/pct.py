@@ -29,6 +29,7 @@ COMMANDS = {
     "set": ("PUT", "/nodes/{node}/lxc/{vmid}/config", ["vmid"], False),
     "resize": ("PUT", "/nodes/{node}/lxc/{vmid}/resize", ["vmid", "disk", "size"], False),
     "create": ("POST", "/nodes/{node}/lxc", ["vmid", "ostemplate"], True),
+    "restore": ("POST", "/nodes/{node}/lxc", ["vmid", "ostemplate"], True),
     "destroy": ("DELETE", "/nodes/{node}/lxc/{vmid}", ["vmid"], True),
     "start": ("POST", "/nodes/{node}/lxc/{vmid}/status/start", ["vmid"], True),
     "stop": ("POST", "/nodes/{node}/lxc/{vmid}/status/stop", ["vmid"], True),
@@ -53,14 +54,13 @@ COMMANDS = {
 # The class of each command in pct.pm's $cmddef (print_usage_short groups by it)
 _LXC, _CONFIG, _SNAPSHOT, _STATUS, _PCT = ("PVE::API2::LXC", "PVE::API2::LXC::Config", "PVE::API2::LXC::Snapshot",
                                            "PVE::API2::LXC::Status", "PVE::CLI::pct")
-CLASSES = {"list": _LXC, "pending": _LXC, "resize": _LXC, "create": _LXC, "destroy": _LXC, "template": _LXC,
+CLASSES = {"list": _LXC, "pending": _LXC, "resize": _LXC, "create": _LXC, "restore": _LXC, "destroy": _LXC, "template": _LXC,
            "clone": _LXC, "config": _CONFIG, "set": _CONFIG, "start": _STATUS, "stop": _STATUS,
            "shutdown": _STATUS, "reboot": _STATUS, "listsnapshot": _SNAPSHOT, "snapshot": _SNAPSHOT,
            "delsnapshot": _SNAPSHOT, "rollback": _SNAPSHOT}
 # real pct subcommands pvesim does not simulate: known (so no "unknown command"), but refused;
 # (class, usage line as print_usage_short shows it)
 NOT_SIMULATED = {
-    "restore": (_LXC, "pct restore <vmid> <ostemplate> [OPTIONS]"),
     "migrate": (_LXC, "pct migrate <vmid> <target> [OPTIONS]"),
     "move-volume": (_LXC, "pct move-volume <vmid> <volume> [<storage>] [<target-vmid>] [<target-volume>] [OPTIONS]"),
     "remote-migrate": (_PCT, "pct remote-migrate <vmid> [<target-vmid>] <target-endpoint> --target-bridge <string> "
@@ -86,11 +86,18 @@ LOCAL_PARAMS = {
              "user": Param("string"), "group": Param("string"), "perms": Param("string")},
 }
 NO_UPID_EXIT_TASKS = ("resize", "template")
+# the fixed parameters of a $cmddef entry beyond `node` (pct.pm: restore is create_vm with restore => 1)
+FIXED = {"restore": {"restore": 1}}
+# commands whose handler has create_vm's param_mapping (an interactive `--password`)
+CREATE_VM = ("create", "restore")
+
+
+def _fixed(cmd: str) -> set[str]:
+    return ({"node"} if COMMANDS[cmd][0] else set()) | set(FIXED.get(cmd, {}))
 
 
 def command(cmd: str) -> clitools.Command:
-    return clitools.Command(CLASSES.get(cmd, _PCT), COMMANDS[cmd][2], schema_for(cmd),
-                            fixed={"node"} if COMMANDS[cmd][0] else set())
+    return clitools.Command(CLASSES.get(cmd, _PCT), COMMANDS[cmd][2], schema_for(cmd), fixed=_fixed(cmd))
 
 
 def usage_str(cmd: str) -> str:
@@ -113,8 +120,8 @@ def schema_for(cmd):
 
 def get_options(cmd, schema, args, stderr):
     """The options and arguments of ``pct <cmd>`` (PVE::JSONSchema::get_options)."""
-    interactive = ("password",) if cmd == "create" else ()
-    return clitools.get_options(schema, args, COMMANDS[cmd][2], stderr, usage_str(cmd), fixed={"node"},
+    interactive = ("password",) if cmd in CREATE_VM else ()
+    return clitools.get_options(schema, args, COMMANDS[cmd][2], stderr, usage_str(cmd), fixed=_fixed(cmd),
                                 interactive=interactive)
 
 
@@ -190,11 +197,12 @@ def _main(argv, out, err, state):
         faults.check(st, cmd)
         return LOCAL[cmd](env, params)
     _read_filepath(opts, schema)
-    if cmd == "create" and opts.get("password") == "":
+    if cmd in CREATE_VM and opts.get("password") == "":
         opts["password"] = _read_password()
     vmid = opts.get("vmid", "")
     rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid)).replace("{snapname}", str(opts.get("snapname", "")))
     call_opts = {k: v for k, v in opts.items() if "{%s}" % k not in path}
+    call_opts.update(FIXED.get(cmd, {}))
     if "{vmid}" in path:
         # the path carries the vmid; validate it like a parameter (bad values -> 400 with usage)
         try:

@@ -198,6 +198,9 @@ def validate(schema, params, cli=False, allow_extra=False):
     for k, p in schema.items():
         if not p.optional and k not in out and k not in errors:
             errors[k] = "property is missing and it is not optional"
+        # check_object: a given property's `requires` must be given too
+        if p.requires and params.get(k) is not None and params.get(p.requires) is None:
+            errors[p.requires] = "missing property required by '%s'" % k
     if errors:
         raise param_error(errors)
     return out

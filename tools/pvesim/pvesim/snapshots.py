@@ -291,10 +291,10 @@ def rollback(env, p):
     def realcmd(worker):
         snapshot_rollback(env, vmid, p["snapname"], worker)
         if p.get("start"):
-            from .lxc_api import _do_start
+            from .lxc_status_api import start_ct
 
             with lock_config(env, vmid):
-                _do_start(env, vmid, worker, None)
+                start_ct(env, vmid, worker, None)
 
     return fork_worker(env, "vzrollback", vmid, realcmd)
 
