@@ -847,20 +847,7 @@ def vm_config(env, p):
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
-    if p.get("snapshot") and p.get("current"):
-        # pve-container API2/LXC/Config.pm vm_config
-        conflict = "cannot use 'snapshot' parameter with 'current'"
-        raise param_error({"snapshot": conflict, "current": conflict})
-    if p.get("snapshot"):
-        snap = conf["snapshots"].get(p["snapshot"])
-        if snap is None:
-            raise PVEError("snapshot '%s' does not exist" % p["snapshot"])
-        res = dict(snap)
-    else:
-        res = pending.load_current_config(conf, current=bool(p.get("current")))
-    res.pop("snapshots", None)
-    res.pop("pending", None)
-    res["digest"] = conf["digest"]
+    res = pending.config_view(conf, p.get("snapshot"), p.get("current"))
     if "lxc" in res:
         res["lxc"] = [list(x) for x in res["lxc"]]
     if res.get("env") is not None and not env.check_perm("/vms/%d" % vmid, ["VM.Config.Options"], noerr=True):
