@@ -46,7 +46,7 @@ FAST_PLUG = {"description", "hookscript", "lock", "migrate_downtime", "migrate_s
 VM_CONFIG_PRIVS = ("VM.Config.Disk", "VM.Config.CDROM", "VM.Config.CPU", "VM.Config.Memory", "VM.Config.Network",
                    "VM.Config.HWType", "VM.Config.Options", "VM.Config.Cloudinit")
 HIDDEN_VALUE = "**********"
-CHANGED_CONFIG = "detected modified configuration - file changed by other user? Try again."
+CHANGED_CONFIG = "checksum mismatch (file change by other user?)"  # Qemu.pm $update_vm_api, resize_vm
 
 
 def configs(env: Env) -> GuestConfigs:
@@ -921,42 +921,42 @@ def destroy_vm(env: Env, p: dict):
      params=_nv(disk=Param("string", enum=[k for k in qmschema.CONFDESC if qmschema.is_drive_key(k)])), name="template",
      protected=True)
 def template(env: Env, p: dict):
+    """Qemu.pm ``template``: the ``qmtemplate`` task sets ``template: 1``, then ``template_create``
+    turns every managed disk (or only ``disk``) into a base volume."""
     vmid = p["vmid"]
     st = env.state
     runtime = vm_runtime(st)
-    conf = load_config(env, vmid)
-    QEMU.check_lock(conf)
-    if is_template(conf) and not p.get("disk"):
-        raise PVEError("you can't convert a template to a template")
-    if runtime.is_running(vmid):
-        raise PVEError("you can't convert a template to a template" if is_template(conf)
-                       else "you can't convert a VM to template if VM is running")
+
+    def load_and_check() -> dict:
+        conf = load_config(env, vmid)
+        QEMU.check_lock(conf)
+        if conf["snapshots"]:
+            raise PVEError("unable to create template, because VM contains snapshots")
+        if is_template(conf) and not p.get("disk"):
+            raise PVEError("you can't convert a template to a template")
+        if runtime.is_running(vmid):
+            raise PVEError("you can't convert a VM to template if VM is running")
+        return conf
+
+    load_and_check()
 
     def realcmd(worker: Worker) -> None:
         with lock_config(env, vmid):
-            c = load_config(env, vmid)
-            QEMU.check_lock(c)
-            c["lock"] = "template"
-            write_config(env, vmid, c)
-            try:
-                # QemuServer.pm template_create: every managed disk becomes a base volume
-                for key in qmconfig.drive_keys(c):
-                    if p.get("disk") and key != p["disk"]:
-                        continue
-                    drive = qmconfig.parse_drive(key, c[key])
-                    vol = _volume_of(key, c[key])
-                    if vol is None or qmconfig.drive_is_cloudinit(drive):
-                        continue
-                    drive["file"] = storage.create_base(st, vol)
-                    c[key] = qmconfig.print_drive(drive)
-            finally:
-                c.pop("lock", None)
-                if not p.get("disk"):
-                    c["template"] = "1"
-                write_config(env, vmid, c)
+            conf = load_and_check()
+            conf["template"] = "1"
+            write_config(env, vmid, conf)
+            for key in qmconfig.drive_keys(conf):
+                if p.get("disk") and key != p["disk"]:
+                    continue
+                drive = qmconfig.parse_drive(key, conf[key])
+                vol = _volume_of(key, conf[key])
+                if vol is None or qmconfig.drive_is_cloudinit(drive) or "base-" in vol:
+                    continue
+                drive["file"] = storage.create_base(st, vol)
+                conf[key] = qmconfig.print_drive(drive)
+                write_config(env, vmid, conf)
 
-    fork_worker(env, "qmtemplate", vmid, realcmd)
-    return None
+    return fork_worker(env, "qmtemplate", vmid, realcmd)
 
 
 def _linked_clone_possible(st, volid: str) -> bool:
@@ -1099,47 +1099,49 @@ def clone_vm(env: Env, p: dict):
                 size=Param("string", optional=False, pattern=r"\+?\d+(\.\d+)?[KMGT]?"), digest=Param("string", max_length=40)),
      name="resize_vm", protected=True)
 def resize_vm(env: Env, p: dict):
-    """Qemu.pm ``resize_vm`` (the sync PUT ``qm disk resize`` calls)."""
+    """Qemu.pm ``resize_vm``: a ``resize`` task; every check runs inside it (``qm disk resize`` has no
+    ``$upid_exit``, so it exits 0 even when the task fails, as ``pct resize``)."""
     vmid = p["vmid"]
     _check_skiplock(env, p)
     st = env.state
     m = re.match(r"^(\+)?(\d+(\.\d+)?)([KMGT])?$", p["size"])
     ext = m.group(1)
-    newsize = parse_size(m.group(2) + (m.group(4) or ""))
-    with lock_config(env, vmid):
-        conf = load_config(env, vmid)
-        if p.get("digest") and p["digest"] != conf["digest"]:
-            raise PVEError("VM %d: " % vmid + CHANGED_CONFIG)
-        if not p.get("skiplock"):
-            QEMU.check_lock(conf)
-        disk = p["disk"]
-        if disk not in conf:
-            raise PVEError("disk '%s' does not exist" % disk)
-        drive = qmconfig.parse_drive(disk, conf[disk])
-        vol = _volume_of(disk, conf[disk])
-        if qmconfig.drive_is_cdrom(drive) or vol is None:
-            raise PVEError("you can't resize a cdrom" if qmconfig.drive_is_cdrom(drive) else "you can't resize a host path")
-        if qmconfig.drive_is_cloudinit(drive):
-            raise PVEError("you can't resize a cdrom")
-        size = storage.volume_size(st, vol)
-        if size is None:
-            raise PVEError("Could not determine current size of volume '%s'" % vol)
-        if ext:
-            newsize += size
-        newsize = int(newsize)
-        if newsize < size:
-            raise PVEError("shrinking disks is not supported")
-        if newsize == size:
-            return None
-        path, _vtype = storage.volume_path(st, vol)
-        if path.is_file() and not str(path).endswith(".qcow2"):
-            with open(str(path), "r+b") as fh:
-                fh.truncate(newsize)
-        storage.set_volume_size(path, newsize)
-        drive["size"] = newsize
-        conf[disk] = qmconfig.print_drive(drive)
-        write_config(env, vmid, conf)
-    return None
+    disk = p["disk"]
+
+    def updatefn(worker: Worker) -> None:
+        with lock_config(env, vmid):
+            conf = load_config(env, vmid)
+            if p.get("digest") and p["digest"] != conf["digest"]:
+                raise PVEError(CHANGED_CONFIG)
+            if not p.get("skiplock"):
+                QEMU.check_lock(conf)
+            if not conf.get(disk):
+                raise PVEError("disk '%s' does not exist" % disk)
+            drive = qmconfig.parse_drive(disk, conf[disk])
+            if qmconfig.drive_is_cdrom(drive):
+                raise PVEError("you can't resize a cdrom")
+            vol = _volume_of(disk, conf[disk])
+            if vol is None:
+                raise PVEError("disk '%s' has no associated volume" % disk)
+            env.check_perm("/storage/%s" % vol.split(":", 1)[0], ["Datastore.AllocateSpace"])
+            size = storage.volume_size(st, vol)
+            if size is None:
+                raise PVEError("Could not determine current size of volume '%s'" % vol)
+            newsize = int(parse_size(m.group(2) + (m.group(4) or "")) + (size if ext else 0))
+            if newsize < size:
+                raise PVEError("shrinking disks is not supported")
+            if newsize == size:
+                return
+            path, _vtype = storage.volume_path(st, vol)
+            if path.is_file() and not str(path).endswith(".qcow2"):
+                with open(str(path), "r+b") as fh:
+                    fh.truncate(newsize)
+            storage.set_volume_size(path, newsize)
+            drive["size"] = newsize
+            conf[disk] = qmconfig.print_drive(drive)
+            write_config(env, vmid, conf)
+
+    return fork_worker(env, "resize", vmid, updatefn)
 
 
 def unlock(env: Env, vmid: int) -> None:

@@ -207,7 +207,7 @@ def test_digest_mismatch_and_async_config_post(qmx, state):
     assert _conf(state, 100)["cores"] == "2"
     with pytest.raises(PVEError) as exc:
         _api(state, "PUT", "/nodes/pve/qemu/100/config", cores=4, digest=digest)
-    assert "file changed by other user" in exc.value.message
+    assert exc.value.message == "checksum mismatch (file change by other user?)"
     assert _conf(state, 100)["cores"] == "2"
 
 
@@ -289,14 +289,18 @@ def test_template_linked_and_full_clone(qmx, state):
 
 
 def test_resize_grows_never_shrinks_and_the_alias(qmx, state):
-    """qm.pm ``disk resize`` (alias ``resize``) -> Qemu.pm ``resize_vm``: ``shrinking disks is not supported``."""
+    """qm.pm ``disk resize`` (alias ``resize``, no ``$upid_exit``) -> Qemu.pm ``resize_vm``: the
+    ``resize`` task says ``shrinking disks is not supported`` and qm still exits 0 (§12.2 as pct)."""
     _vm(qmx)
     assert qmx("disk", "resize", 100, "scsi0", "+8G").rc == 0
     assert _conf(state, 100)["scsi0"] == "local-lvm:vm-100-disk-0,iothread=1,size=40G"
     assert (state.storage_base_path("local-lvm") / "vm-100-disk-0").stat().st_size == 40 * 1024 ** 3
     assert qmx("resize", 100, "scsi0", "48G").rc == 0
     r = qmx("resize", 100, "scsi0", "8G")
-    assert (r.rc, r.err) == (255, "shrinking disks is not supported\n")
+    assert (r.rc, r.err) == (0, "shrinking disks is not supported\n")
+    assert _conf(state, 100)["scsi0"] == "local-lvm:vm-100-disk-0,iothread=1,size=48G"
+    r = qmx("resize", 100, "scsi1", "+1G")
+    assert (r.rc, r.err) == (0, "disk 'scsi1' does not exist\n")
 
 
 def test_unlock_drops_any_lock_and_a_locked_vm_refuses_changes(qmx, state):
