@@ -1082,12 +1082,7 @@ def destroy_vm(env, p):
             for snap in c.get("snapshots", {}).values():
                 vols |= set(vm_volumes(snap))
             vols |= set(vm_volumes(c.get("pending", {})))
-            for volid in perl_sorted(vols):
-                if storage.volume_owner(volid) != vmid:
-                    continue
-                with contextlib.suppress(PVEError):
-                    if storage.volume_exists(st, volid):
-                        storage.free_volume(st, volid, log=worker.log)
+            storage.free_owned_volumes(st, vmid, vols, log=worker.log)
             if p.get("destroy-unreferenced-disks"):
                 # also every volume of this vmid on any storage that the config does not reference
                 for sid, scfg in st.storage_config().items():

@@ -548,6 +548,14 @@ def vmdiridx(env: Env, p: dict):
                                     "sendkey", "firewall", "mtunnel", "remote_migrate")]
 
 
+def _discard_half_made_vm(env: Env, vmid: int, volids: list[str], log: Callable[[str], None]) -> None:
+    """What a failed create or clone leaves: its new volumes are freed and its config dropped."""
+    for volid in volids:
+        with contextlib.suppress(Exception):
+            storage.free_volume(env.state, volid, log=log)
+    configs(env).remove(vmid)
+
+
 def _check_vmid_unused(env: Env, vmid: int) -> None:
     info = env.state.vmlist().get(int(vmid))
     if info:
@@ -608,10 +616,7 @@ def create_vm(env: Env, p: dict):
                 if pool:
                     AuthStore(st.pve_path("")).add_vm_to_pool(vmid, pool)
         except BaseException as exc:
-            for volid in vollist:
-                with contextlib.suppress(Exception):
-                    storage.free_volume(st, volid, log=worker.log)
-            configs(env).remove(vmid)
+            _discard_half_made_vm(env, vmid, vollist, worker.log)
             raise PVEError("%s %s" % (emsg, getattr(exc, "message", None) or exc)) from None
         if p.get("ha-managed"):
             worker.log("Add as HA resource")
@@ -897,12 +902,7 @@ def destroy_vm(env: Env, p: dict):
             vols = set(vm_volumes(conf)) | set(vm_volumes(conf["pending"]))
             for snap in conf["snapshots"].values():
                 vols |= set(vm_volumes(snap))
-            for volid in perl_sorted(vols):
-                if storage.volume_owner(volid) != vmid:
-                    continue
-                with contextlib.suppress(PVEError):
-                    if storage.volume_exists(st, volid):
-                        storage.free_volume(st, volid, log=worker.log)
+            storage.free_owned_volumes(st, vmid, vols, log=worker.log)
             if p.get("destroy-unreferenced-disks"):
                 for sid, scfg in st.storage_config().items():
                     if "images" not in storage.content_set(scfg) or scfg.get("disable") in ("1", 1):
@@ -1083,10 +1083,7 @@ def clone_vm(env: Env, p: dict):
                 if pool:
                     AuthStore(st.pve_path("")).add_vm_to_pool(newid, pool)
             except BaseException as exc:
-                for volid in newvols:
-                    with contextlib.suppress(Exception):
-                        storage.free_volume(st, volid, log=worker.log)
-                configs(env).remove(newid)
+                _discard_half_made_vm(env, newid, newvols, worker.log)
                 raise PVEError("clone failed: %s" % (getattr(exc, "message", None) or exc)) from None
             if runtime.is_running(vmid) and not p.get("snapname") and fullclone:
                 worker.log("pvesim: the disks were copied while the source VM ran (no drive-mirror)")

@@ -359,6 +359,19 @@ def free_volume(state, volid, log=None):
             pass
 
 
+def free_owned_volumes(state, vmid, volids, log=None):
+    """``destroy_vm``'s loop: free each volume of ``volids`` that ``vmid`` owns and that exists
+    (a volume of another guest, such as a linked clone's base, stays)."""
+    for volid in sorted(set(volids)):
+        if volume_owner(volid) != int(vmid):
+            continue
+        try:
+            if volume_exists(state, volid):
+                free_volume(state, volid, log=log)
+        except PVEError:
+            continue
+
+
 def _tmpl_format(name):
     low = name.lower()
     for ext, fmt in ((".tar.gz", "tgz"), (".tgz", "tgz"), (".tar.zst", "tzst"), (".tar.xz", "txz"), (".tar.bz2", "tbz2"), (".tar", "tar")):

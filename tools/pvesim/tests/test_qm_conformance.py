@@ -330,3 +330,15 @@ def test_permissions_through_the_acl(state):
         call(env, "POST", "/nodes/pve/qemu", {"vmid": 100, "memory": 512})
     assert exc.value.status == 403
     assert not state.pve_path("nodes/pve/qemu-server/100.conf").exists()
+
+
+def test_a_create_that_fails_after_allocation_leaves_nothing(qmx, state):
+    """Qemu.pm ``create_vm``: on an error the worker frees every volume in ``$vollist`` and the
+    config goes; the error is ``unable to create VM <id> - <inner>``."""
+    from pvesim import faults, storage
+
+    faults.set_fail_create_after_alloc(state, message="disk full")
+    r = qmx("create", 100, "--scsi0", "local-lvm:1", "--ide2", "local-lvm:cloudinit")
+    assert (r.rc, r.err) == (255, "unable to create VM 100 - disk full\n")
+    assert not state.pve_path("nodes/pve/qemu-server/100.conf").exists()
+    assert storage.list_volumes(state, "local-lvm", vmid=100) == []
