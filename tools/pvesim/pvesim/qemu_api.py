@@ -197,15 +197,23 @@ _HWTYPE_OPTS = {"acpi", "agent", "bios", "boot", "bootdisk", "hotplug", "keyboar
 _CLOUDINIT_OPTS = {"citype", "ciuser", "cipassword", "ciupgrade", "cicustom", "searchdomain", "nameserver", "sshkeys"}
 
 
-def check_modify_perm(env: Env, vmid: int, keys) -> None:
-    """Qemu.pm ``$check_vm_modify_config_perm`` for the keys a call sets or deletes."""
+def check_modify_perm(env: Env, vmid: int, keys, values: dict | None = None) -> None:
+    """Qemu.pm ``$check_vm_modify_config_perm`` for the keys a call sets or deletes; a drive needs
+    ``VM.Config.Disk``, a CD-ROM ``VM.Config.CDROM``, a cloud-init drive either of Cloudinit/CDROM
+    (``$check_drive_perms``)."""
     if env.is_root_pam:
         return
     path = "/vms/%d" % vmid
     for opt in keys:
         if qmschema.is_drive_key(opt) or opt.startswith("unused"):
-            continue  # drives are checked with their values ($check_storage_access)
-        if opt in _CPU_OPTS:
+            drive = qmconfig.parse_drive(opt, values[opt]) if values and opt in values and not opt.startswith("unused") else None
+            if drive is not None and qmconfig.drive_is_cloudinit(drive):
+                env.check_perm(path, ["VM.Config.Cloudinit", "VM.Config.CDROM"], any_of=True)
+            elif drive is not None and qmconfig.drive_is_cdrom(drive):
+                env.check_perm(path, ["VM.Config.CDROM"])
+            else:
+                env.check_perm(path, ["VM.Config.Disk"])
+        elif opt in _CPU_OPTS:
             env.check_perm(path, ["VM.Config.CPU"])
         elif opt in _MEMORY_OPTS:
             env.check_perm(path, ["VM.Config.Memory"])
@@ -589,7 +597,7 @@ def create_vm(env: Env, p: dict):
         validate_ssh_keys(params["sshkeys"])
     if params:
         check_drive_values(env, vmid, params, default_storage)
-        check_modify_perm(env, vmid, params)
+        check_modify_perm(env, vmid, params, params)
         normalise_params(env, params)
     if params.get("cipassword") and not re.match(r"^w", params.get("ostype") or ""):
         params["cipassword"] = _encrypt_pw(params["cipassword"])
@@ -695,7 +703,7 @@ def _update(env: Env, p: dict, sync: bool):
     normalise_params(env, params)
     p.update(params)
     check_modify_perm(env, vmid, delete)
-    check_modify_perm(env, vmid, params)
+    check_modify_perm(env, vmid, params, params)
     # early checks before locking (the digest and the lock are checked again inside)
     conf = load_config(env, vmid)
     if p.get("digest") and p["digest"] != conf["digest"]:

@@ -342,3 +342,26 @@ def test_a_create_that_fails_after_allocation_leaves_nothing(qmx, state):
     assert (r.rc, r.err) == (255, "unable to create VM 100 - disk full\n")
     assert not state.pve_path("nodes/pve/qemu-server/100.conf").exists()
     assert storage.list_volumes(state, "local-lvm", vmid=100) == []
+
+
+def test_per_key_permissions_of_a_config_change(qmx, state):
+    """Qemu.pm ``$check_vm_modify_config_perm`` / ``$check_drive_perms``: PVEVMUser (``VM.Config.CDROM``,
+    ``VM.Config.Cloudinit``) may set cloud-init keys and a CD-ROM, not a new disk (``$check_storage_access``
+    asks ``Datastore.AllocateSpace`` first), a NIC (``VM.Config.Network``) or memory (``VM.Config.Memory``)."""
+    from pvesim.auth import AuthStore
+
+    _vm(qmx)
+    store = AuthStore(state.pve_path("")).ensure()
+    store.add_user("vmuser@pve")
+    store.add_acl("/vms/100", "vmuser@pve", "PVEVMUser")
+    env = Env(state, user="vmuser@pve", rpc="https", stdout=io.StringIO(), stderr=io.StringIO(),
+              permission_checker=lambda e, p, privs, any_of: store.check(e.user, p, privs, any_of=any_of))
+    assert call(env, "PUT", "/nodes/pve/qemu/100/config", {"ciuser": "ops", "ide2": "none,media=cdrom"}) is None
+    for key, value, priv in (("scsi1", "local-lvm:1", "Datastore.AllocateSpace"), ("net1", "virtio,bridge=vmbr0", "VM.Config.Network"),
+                             ("memory", "1024", "VM.Config.Memory")):
+        with pytest.raises(PVEError) as exc:
+            call(env, "PUT", "/nodes/pve/qemu/100/config", {key: value})
+        assert exc.value.status == 403 and priv in exc.value.message, exc.value.message
+    conf = _conf(state, 100)
+    assert conf["ciuser"] == "ops" and conf["ide2"] == "none,media=cdrom"
+    assert conf["memory"] == "2048" and "scsi1" not in conf and "net1" not in conf
