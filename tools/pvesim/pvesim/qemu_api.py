@@ -148,9 +148,11 @@ def vmstatus(env: Env, vmid: int, conf: dict, runtime: VmRuntime | None = None) 
 # parameters
 # --------------------------------------------------------------------------------------------
 
+_NOT_API_KEYS = ("parent", "snaptime", "vmstate", "runningmachine", "runningcpu", "lock")
+
+
 def _confdesc_params() -> dict[str, Param]:
-    return {k: v for k, v in qmschema.CONFDESC.items() if k not in ("parent", "snaptime", "vmstate", "runningmachine",
-                                                                     "runningcpu", "lock")}
+    return {k: v for k, v in qmschema.CONFDESC.items() if k not in _NOT_API_KEYS}
 
 
 NV = {"node": NODE, "vmid": VMID}
@@ -746,7 +748,7 @@ def vm_status(env: Env, p: dict):
     conf = load_config(env, vmid)
     d = vmstatus(env, vmid, conf)
     d["ha"] = {"managed": 0}
-    if str(conf.get("agent", "0")).split(",")[0] in ("1", "enabled=1"):
+    if conf.get("agent") and qmschema.AGENT_FORMAT.parse(conf["agent"]).get("enabled"):
         d["agent"] = 1
     return d
 
@@ -1166,4 +1168,3 @@ def cloudinit_dump(env: Env, p: dict):
 
     conf = load_config(env, p["vmid"])
     return cloudinit.nocloud_files(conf, p["vmid"])["%s-data" % p["type"] if p["type"] != "network" else "network-config"]
-

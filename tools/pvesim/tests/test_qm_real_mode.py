@@ -66,6 +66,7 @@ def test_start_status_shutdown_stop_destroy_under_tcg(real_state):
     assert _qm(st, "status", VMID).out == "status: running\n"
     assert runner.wait_for_console(paths, BANNER, 60), paths.console_log.read_text(errors="replace")
     pid = runner.read_pid(paths)
+    assert pid is not None
     cmdline = Path("/proc/%d/cmdline" % pid).read_bytes().decode().split("\0")
     assert not any("s3cret" in arg for arg in cmdline)
     assert Path("/sys/class/net/tap%di0/master" % VMID).resolve().name == BRIDGE
@@ -88,6 +89,7 @@ def test_start_status_shutdown_stop_destroy_under_tcg(real_state):
 
     assert _qm(st, "start", VMID).rc == 0
     pid = runner.read_pid(paths)
+    assert pid is not None
     assert _qm(st, "stop", VMID).rc == 0
     assert not runner.pid_alive(pid)
     assert _qm(st, "stop", VMID).rc == 0  # a stopped VM stops without error
