@@ -349,12 +349,12 @@ def vm_volumes(conf: dict) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 def _encrypt_pw(password: str) -> str:
-    """PVE::Tools::encrypt_pw (pre-hashed values are kept as they are)."""
-    from .backend import _crypt_sha512
+    """PVE::Tools::encrypt_pw (``$5$``); pre-hashed values are kept as they are."""
+    from .backend import crypt_password
 
     if re.match(r"^\$(?:[156]|2[ay])(\$.+){2}", password):
         return password
-    return _crypt_sha512(password)
+    return crypt_password(password, "5")
 
 
 def validate_ssh_keys(value: str) -> None:

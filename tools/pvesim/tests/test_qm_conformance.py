@@ -254,7 +254,7 @@ def test_cloudinit_keys_password_hashed_and_hidden_sshkeys_urlencoded(qmx, state
         "--nameserver", "10.0.0.1", "--searchdomain", "example.org")
     assert qmx("set", 100, "--cipassword", "s3cret", "--sshkeys", urllib.parse.quote(key, safe="")).rc == 0
     conf = _conf(state, 100)
-    assert conf["cipassword"].startswith("$") and "s3cret" not in state.read_pve_file("nodes/pve/qemu-server/100.conf")
+    assert conf["cipassword"].startswith("$5$") and "s3cret" not in state.read_pve_file("nodes/pve/qemu-server/100.conf")
     assert conf["ide2"] == "local-lvm:vm-100-cloudinit,media=cdrom"
     assert urllib.parse.unquote(conf["sshkeys"]) == key
     out = qmx("config", 100).out
