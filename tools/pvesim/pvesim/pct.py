@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 
-from . import clitools, faults, handlers
+from . import clitools, faults, guestcli, handlers
 from .config import encode_text
-from .handlers import Env, PVEError, format_cli_error
-from .schema import Param, fmt_vmid, validate
-from .state import State, StateError, perl_sorted
+from .guestcli import VMID_P
+from .handlers import Env, PVEError
+from .schema import Param, validate
+from .state import State, perl_sorted
 
 PCT_PM = "/usr/share/perl5/PVE/CLI/pct.pm"
 
@@ -71,7 +72,6 @@ NOT_SIMULATED = {
     "cpusets": (_PCT, "pct cpusets "),
 }
 
-VMID_P = Param("integer", optional=False, minimum=100, maximum=999999999, format=fmt_vmid)
 LOCAL_PARAMS = {
     "status": {"vmid": VMID_P, "verbose": Param("boolean")},
     "exec": {"vmid": VMID_P, "extra-args": Param("array"), "keep-env": Param("boolean", default=1)},
@@ -160,17 +160,7 @@ def _read_filepath(opts, schema):
 def main(argv, stdout=None, stderr=None, state=None):
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
-        return _main(argv, out, err, state)
-    except StateError as exc:
-        err.write("pvesim: %s\n" % exc)
-        return 2
-    except PVEError as exc:
-        err.write(format_cli_error(exc))
-        return exc.exitcode if exc.exitcode is not None else 255
-    except KeyboardInterrupt:
-        err.write("received interrupt\n")
-        return 255
+    return guestcli.run(lambda: _main(argv, out, err, state), err)
 
 
 def _main(argv, out, err, state):
@@ -199,32 +189,8 @@ def _main(argv, out, err, state):
     _read_filepath(opts, schema)
     if cmd in CREATE_VM and opts.get("password") == "":
         opts["password"] = _read_password()
-    vmid = opts.get("vmid", "")
-    rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid)).replace("{snapname}", str(opts.get("snapname", "")))
-    call_opts = {k: v for k, v in opts.items() if "{%s}" % k not in path}
-    call_opts.update(FIXED.get(cmd, {}))
-    if "{vmid}" in path:
-        # the path carries the vmid; validate it like a parameter (bad values -> 400 with usage)
-        try:
-            validate({"vmid": VMID_P}, {"vmid": vmid}, cli=True)
-        except PVEError as exc:
-            exc.usage = usage_str(cmd)
-            raise
-    env.last_task = None
-    try:
-        res = handlers.call(env, method, rpath, call_opts, cli=True)
-    except PVEError as exc:
-        if exc.status == 400:
-            exc.usage = usage_str(cmd)
-        raise
-    return OUTPUT.get(cmd, _no_output)(env, res, upid_exit)
-
-
-def _no_output(env, res, upid_exit):
-    t = getattr(env, "last_task", None)
-    if upid_exit and t is not None and not t.ok:
-        return 255
-    return 0
+    res = guestcli.call_api(env, method, path, opts, usage_str(cmd), FIXED.get(cmd))
+    return OUTPUT.get(cmd, guestcli.no_output)(env, res, upid_exit)
 
 
 def _out_list(env, res, upid_exit):
@@ -237,12 +203,6 @@ def _out_list(env, res, upid_exit):
     return 0
 
 
-def _val(v):
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    return str(v)
-
-
 def _out_config(env, res, upid_exit):
     for k in perl_sorted(res.keys()):
         if k in ("digest", "lxc"):
@@ -250,33 +210,9 @@ def _out_config(env, res, upid_exit):
         v = res[k]
         if k == "description":
             v = encode_text(v)
-        env.stdout.write("%s: %s\n" % (k, _val(v)))
+        env.stdout.write("%s: %s\n" % (k, guestcli.value_text(v)))
     for k, v in res.get("lxc") or []:
         env.stdout.write("%s: %s\n" % (k, v))
-    return 0
-
-
-def _out_pending(env, res, upid_exit):
-    """GuestHelpers::format_pending."""
-    for item in sorted(res, key=lambda x: x["key"].encode()):
-        k = item["key"]
-        if k == "digest":
-            continue
-        v = item.get("value")
-        pv = item.get("pending")
-        if k == "description":
-            v = encode_text(v) if v is not None else None
-            pv = encode_text(pv) if pv is not None else None
-        if v is not None:
-            if item.get("delete"):
-                env.stdout.write("del %s: %s\n" % (k, _val(v)))
-            elif pv is not None:
-                env.stdout.write("cur %s: %s\n" % (k, _val(v)))
-                env.stdout.write("new %s: %s\n" % (k, _val(pv)))
-            else:
-                env.stdout.write("cur %s: %s\n" % (k, _val(v)))
-        elif pv is not None:
-            env.stdout.write("new %s: %s\n" % (k, _val(pv)))
     return 0
 
 
@@ -312,7 +248,7 @@ def _out_listsnapshot(env, res, upid_exit):
     return 0
 
 
-OUTPUT = {"list": _out_list, "config": _out_config, "pending": _out_pending, "listsnapshot": _out_listsnapshot}
+OUTPUT = {"list": _out_list, "config": _out_config, "pending": guestcli.out_pending, "listsnapshot": _out_listsnapshot}
 
 
 # --------------------------------------------------------------------------------------------

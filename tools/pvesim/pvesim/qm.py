@@ -14,12 +14,11 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from . import clitools, faults, handlers
+from . import clitools, faults, guestcli, handlers
 from .config import encode_text
-from .handlers import Env, PVEError, format_cli_error
-from .pct import VMID_P, _out_pending, _val
+from .handlers import Env, PVEError
 from .schema import Param, validate
-from .state import State, StateError
+from .state import State
 
 # name: (method, path or None for a local command, positional args, $upid_exit)
 COMMANDS = {
@@ -49,7 +48,7 @@ NOT_SIMULATED = ("migrate", "remote-migrate", "reset", "sendkey", "vncproxy", "w
                  "delsnapshot", "listsnapshot", "rollback", "importdisk", "importovf", "move-disk", "move_disk", "rescan",
                  "unlink", "agent", "guest", "terminal", "mtunnel", "nbdstop", "enroll-efi-keys", "cleanup", "disk",
                  "cloudinit")
-LOCAL_PARAMS = {"status": {"vmid": VMID_P, "verbose": Param("boolean")}, "unlock": {"vmid": VMID_P}}
+LOCAL_PARAMS = {"status": {"vmid": guestcli.VMID_P, "verbose": Param("boolean")}, "unlock": {"vmid": guestcli.VMID_P}}
 
 
 def schema_for(cmd: str) -> dict:
@@ -75,17 +74,7 @@ def short_usage() -> str:
 def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = None, state: State | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
-    try:
-        return _main(list(argv), out, err, state)
-    except StateError as exc:
-        err.write("pvesim: %s\n" % exc)
-        return 2
-    except PVEError as exc:
-        err.write(format_cli_error(exc))
-        return exc.exitcode if exc.exitcode is not None else 255
-    except KeyboardInterrupt:
-        err.write("received interrupt\n")
-        return 255
+    return guestcli.run(lambda: _main(list(argv), out, err, state), err)
 
 
 def _split_command(argv: list[str]) -> list[str]:
@@ -119,29 +108,8 @@ def _main(argv: list[str], out: TextIO, err: TextIO, state: State | None) -> int
             raise
         faults.check(st, cmd)
         return LOCAL[cmd](env, params)
-    vmid = opts.get("vmid", "")
-    if "{vmid}" in path:
-        try:
-            validate({"vmid": VMID_P}, {"vmid": vmid}, cli=True)
-        except PVEError as exc:
-            exc.usage = usage_str(cmd)
-            raise
-    rpath = path.replace("{node}", st.node).replace("{vmid}", str(vmid))
-    call_opts = {k: v for k, v in opts.items() if "{%s}" % k not in path}
-    env.last_task = None
-    try:
-        res = handlers.call(env, method, rpath, call_opts, cli=True)
-    except PVEError as exc:
-        if exc.status == 400:
-            exc.usage = usage_str(cmd)
-        raise
-    return OUTPUT.get(cmd, _no_output)(env, res, upid_exit)
-
-
-def _no_output(env: Env, res, upid_exit: bool) -> int:
-    """``$upid_exit``: 255 when the synchronous task failed (errors on STDERR already)."""
-    task = getattr(env, "last_task", None)
-    return 255 if upid_exit and task is not None and not task.ok else 0
+    res = guestcli.call_api(env, method, path, opts, usage_str(cmd))
+    return OUTPUT.get(cmd, guestcli.no_output)(env, res, upid_exit)
 
 
 def _out_list(env: Env, res, upid_exit: bool) -> int:
@@ -166,7 +134,7 @@ def _out_config(env: Env, res, upid_exit: bool) -> int:
     for k in sorted(res):
         if k == "digest":
             continue
-        v = encode_text(res[k]) if k == "description" else _val(res[k])
+        v = encode_text(res[k]) if k == "description" else guestcli.value_text(res[k])
         env.stdout.write("%s: %s\n" % (k, v))
     return 0
 
@@ -176,7 +144,7 @@ def _out_text(env: Env, res, upid_exit: bool) -> int:
     return 0
 
 
-OUTPUT = {"list": _out_list, "config": _out_config, "pending": _out_pending, "cloudinit dump": _out_text}
+OUTPUT = {"list": _out_list, "config": _out_config, "pending": guestcli.out_pending, "cloudinit dump": _out_text}
 
 
 def print_recursive_hash(out: TextIO, prefix: str, value, key: str | None) -> None:
