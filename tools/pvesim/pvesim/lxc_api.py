@@ -911,7 +911,6 @@ def _resolve_template(env, vmid, ostemplate, content_type):
 def vm_config(env, p):
     faults.check(env.state, "vm_config")
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     res = pending.config_view(conf, p.get("snapshot"), p.get("current"))
     if "lxc" in res:
@@ -983,7 +982,6 @@ def update_vm(env, p):
 def vm_pending(env, p):
     faults.check(env.state, "vm_pending")
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     return pending.pending_array(conf, raw_keys=("lxc",))
 
@@ -994,7 +992,6 @@ def vm_pending(env, p):
      name="destroy_vm", protected=True)
 def destroy_vm(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     st = env.state
     conf = load_config(env, vmid)
 
@@ -1043,7 +1040,6 @@ def destroy_vm(env, p):
 @api("POST", "/nodes/{node}/lxc/{vmid}/template", perm=Perm("/vms/{vmid}", ("VM.Allocate",)), params=NV, name="template", protected=True)
 def template(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Allocate"])
     backend = get_backend(env.state)
     with lock_config(env, vmid):
         conf = load_config(env, vmid)
@@ -1075,7 +1071,6 @@ def resize_vm(env, p):
     from .lxcschema import parse_size
 
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Config.Disk"])
     st = env.state
     m = re.match(r"^(\+)?(\d+(\.\d+)?)([KMGT])?$", p["size"])
     ext, newsize_s = m.group(1), m.group(2) + (m.group(4) or "")
@@ -1118,7 +1113,6 @@ def resize_vm(env, p):
 def interfaces(env, p):
     """PVE::LXC::get_interfaces: ``ip --json a`` in the CT's netns; null when not running."""
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     backend = get_backend(env.state)
     if not backend.is_running(vmid):
@@ -1167,7 +1161,6 @@ def interfaces(env, p):
 @api("GET", "/nodes/{node}/lxc/{vmid}/snapshot", perm=Perm("/vms/{vmid}", ("VM.Audit",)), params=NV, name="snapshot_list")
 def snapshot_list(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     res = []
     for name, snap in conf["snapshots"].items():
@@ -1193,7 +1186,6 @@ def clone_vm(env, p):
     """PVE::API2::LXC clone_vm (same node only)."""
     st = env.state
     vmid, newid = p["vmid"], p["newid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Clone"])
     if p.get("pool") is not None:
         AuthStore(st.pve_path("")).check_pool_exist(p["pool"])
     env.check_perm("/vms/%d" % newid, ["VM.Allocate"])

@@ -27,7 +27,6 @@ def vmcmdidx(env, p):
 def vm_status(env, p):
     faults.check(env.state, "vm_status")
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
     d = vmstatus(env, vmid, conf)
     d["ha"] = {"managed": 0}
@@ -64,7 +63,6 @@ def start_ct(env, vmid, worker, skiplock):
      name="vm_start", protected=True)
 def vm_start(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
         raise param_error({"skiplock": "Only root may use this option."})
     backend = get_backend(env.state)
@@ -83,7 +81,6 @@ def vm_start(env, p):
      name="vm_stop", protected=True)
 def vm_stop(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     if p.get("skiplock") and not env.is_root_pam:
         raise param_error({"skiplock": "Only root may use this option."})
     backend = get_backend(env.state)
@@ -105,7 +102,6 @@ def vm_stop(env, p):
      name="vm_shutdown", protected=True)
 def vm_shutdown(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     timeout = p.get("timeout", 60)
     backend = get_backend(env.state)
     if not backend.is_running(vmid):
@@ -127,7 +123,6 @@ def vm_shutdown(env, p):
      protected=True)
 def vm_reboot(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.PowerMgmt"])
     backend = get_backend(env.state)
     if not backend.is_running(vmid):
         raise PVEError("VM %d not running" % vmid)

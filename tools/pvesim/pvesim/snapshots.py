@@ -252,7 +252,6 @@ def snapshot_rollback(env, vmid, snapname, worker=None):
      name="snapshot", protected=True)
 def snapshot(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
     snapname = p["snapname"]
     if snapname in ("current", "vzdump"):
         raise PVEError("unable to use snapshot name '%s' (reserved name)" % snapname)
@@ -268,7 +267,6 @@ def snapshot(env, p):
      name="delsnapshot", protected=True)
 def delsnapshot(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
 
     def realcmd(worker):
         snapshot_delete(env, vmid, p["snapname"], bool(p.get("force")), log=worker.log)
@@ -315,7 +313,6 @@ def get_snapshot_config(env, p):
      name="update_snapshot_config", protected=True)
 def update_snapshot_config(env, p):
     vmid = p["vmid"]
-    env.check_perm("/vms/%d" % vmid, ["VM.Snapshot"])
     with lock_config(env, vmid):
         conf = load_config(env, vmid)
         check_lock(conf)
