@@ -114,7 +114,11 @@ def main():
         check_sources(items, _label)
         return items, lambda item, warn: converge_one(item, facts, listings, module.run_command, module.check_mode, warn), _label, None
 
-    exit_fleet(module, prepare, lambda: {"commands": listings.commands, "spec_version_probes": facts.probes})
+    def extra():
+        facts.save_cache()
+        return {"commands": listings.commands, "spec_version_probes": facts.probes}
+
+    exit_fleet(module, prepare, extra)
 
 
 if __name__ == "__main__":

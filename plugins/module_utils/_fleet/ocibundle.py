@@ -53,6 +53,8 @@ class HostFacts:
 
     The probed versions are also kept in ``<bundle parent>/SPEC_CACHE`` keyed by each runtime binary's path, size and
     mtime, so a run whose runtimes did not change starts no probe (check mode reads the file, never writes it).
+    A bundle parent that does not exist yet when the versions are probed (the first create) gets the file from
+    ``save_cache`` at the end of the run, once the bundles are written.
     """
 
     def __init__(self, run_command, check_mode: bool = False) -> None:
@@ -61,6 +63,7 @@ class HostFacts:
         self._versions: dict = {}
         self._digests: dict = {}
         self._lock = threading.Lock()
+        self._unsaved: dict[str, str] = {}
         self.probes = 0
 
     def spec_version(self, runtimes: tuple, fallback: str, cache_dir: str | None = None) -> str:
@@ -74,9 +77,20 @@ class HostFacts:
                     self._versions[runtimes] = cached[key]
                 else:
                     self._versions[runtimes] = specversion.runtime_maxima(self._probe(binaries))
-                    if cache_path and not self.check_mode and os.path.isdir(cache_dir):
-                        _write_atomic(cache_path, json.dumps({key: self._versions[runtimes]}, sort_keys=True))
+                    if cache_path and not self.check_mode:
+                        self._unsaved[cache_path] = json.dumps({key: self._versions[runtimes]}, sort_keys=True)
+                        self._save(cache_path)
             return specversion.lowest(self._versions[runtimes], fallback)
+
+    def save_cache(self) -> None:
+        """Write the probed versions whose bundle parent exists by now (the bundles of a first create)."""
+        with self._lock:
+            for cache_path in list(self._unsaved):
+                self._save(cache_path)
+
+    def _save(self, cache_path: str) -> None:
+        if os.path.isdir(os.path.dirname(cache_path)):
+            _write_atomic(cache_path, self._unsaved.pop(cache_path))
 
     def _probe(self, binaries):
         probes = []

@@ -228,6 +228,14 @@ def test_the_spec_version_is_probed_once_and_then_read_from_the_cache(tmp_path):
         fake.write_text("#!/bin/sh\n# upgraded\n")
         assert ocibundle.HostFacts(run_command, check_mode=True).spec_version(("runc",), "1.0.0", str(tmp_path)) == "1.2.0"
         assert len(calls) == 4  # a changed binary is probed again
+        # the first create: the bundles' parent does not exist when the versions are probed; it does by the end of the run
+        later = tmp_path / "bundles"
+        facts = ocibundle.HostFacts(run_command)
+        assert facts.spec_version(("runc",), "1.0.0", str(later)) == "1.2.0" and len(calls) == 6
+        later.mkdir()
+        facts.save_cache()
+        assert ocibundle.HostFacts(run_command).spec_version(("runc",), "1.0.0", str(later)) == "1.2.0"
+        assert len(calls) == 6  # the next run reads the file written at the end of the first
     finally:
         os.environ["PATH"] = old_path
 
