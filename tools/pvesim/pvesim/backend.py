@@ -737,7 +737,9 @@ def setup_guest(conf, vmid, rootdir):
             _write_owned(netdir / "interfaces", "\n".join(lines).rstrip("\n") + "\n", uid)
 
 
-def _crypt_sha512(password):
+def crypt_password(password, method="6"):
+    """crypt(3) with a fresh 8-character salt: ``$6$`` (SHA-512, PVE::LXC::Setup) or ``$5$``
+    (SHA-256, pve-common ``PVE::Tools::encrypt_pw``)."""
     import base64
     import hashlib
 
@@ -749,11 +751,15 @@ def _crypt_sha512(password):
             warnings.simplefilter("ignore", DeprecationWarning)
             import crypt  # deprecated, gone in Python 3.13: openssl below
 
-        return crypt.crypt(password, "$6$%s$" % salt)
+        return crypt.crypt(password, "$%s$%s$" % (method, salt))
     except ImportError:
-        out = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"], input=password.encode(),
+        out = subprocess.run(["openssl", "passwd", "-" + method, "-salt", salt, "-stdin"], input=password.encode(),
                              stdout=subprocess.PIPE, check=True).stdout.decode().strip()
         return out
+
+
+def _crypt_sha512(password):
+    return crypt_password(password, "6")
 
 
 def set_root_password(rootdir, password):

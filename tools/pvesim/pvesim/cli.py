@@ -4,7 +4,7 @@
 """The ``pvesim`` command and the entry point of the ``pct``/``pveam``/``pvesh`` launchers.
 
     pvesim init DIR [--node NAME] [--mode state|lxc] [--allow-non-root]
-    pvesim bin-dir BINDIR [--state-dir DIR]      write pct/pveam/pvesh/pvesm launchers into BINDIR
+    pvesim bin-dir BINDIR [--state-dir DIR]      write pct/pveam/pvesh/pvesm/qm launchers into BINDIR
     pvesim run pct|pveam|pvesh|pvesm ARGS...      run a tool without launchers
     pvesim fault ...                              fault injection (see ``pvesim fault --help``)
     pvesim serve ...                              the HTTPS API server (pvesim.http)
@@ -25,7 +25,7 @@ from pathlib import Path
 from . import __version__
 from .state import ENV_STATE_DIR, MODES, State, StateError
 
-TOOLS = ("pct", "pveam", "pvesh", "pvesm")
+TOOLS = ("pct", "pveam", "pvesh", "pvesm", "qm")
 LAUNCHER_MARK = "# pvesim-launcher: written by 'pvesim bin-dir'; safe to delete"
 SYSTEM_BIN_DIRS = ("/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin")
 

@@ -86,18 +86,26 @@ def resources(env, p):
     want = p.get("type")
     out = []
     if want in (None, "vm"):
+        from . import qemu_api
+        from .qemu.runtime import vm_runtime
+
         backend = get_backend(st)
-        for vmid in list_ct_ids(env):
+        runtime = vm_runtime(st)
+        guests = [("lxc", vmid, load_config, lambda vmid, conf: vmstatus(env, vmid, conf, backend)) for vmid in list_ct_ids(env)]
+        guests += [("qemu", vmid, qemu_api.load_config, lambda vmid, conf: qemu_api.vmstatus(env, vmid, conf, runtime))
+                   for vmid in qemu_api.list_vm_ids(env)]
+        for kind, vmid, load, status in sorted(guests, key=lambda g: g[1]):
             if not env.check_perm("/vms/%d" % vmid, ["VM.Audit"], noerr=True):
                 continue
             try:
-                conf = load_config(env, vmid)
+                conf = load(env, vmid)
             except PVEError:
                 continue
-            s = vmstatus(env, vmid, conf, backend)
-            ent = {"id": "lxc/%d" % vmid, "type": "lxc", "vmid": vmid, "node": st.node, "status": s["status"], "name": s["name"],
-                   "maxcpu": s["cpus"], "cpu": 0, "maxmem": s["maxmem"], "mem": s["mem"], "maxdisk": s["maxdisk"], "disk": s["disk"],
-                   "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0, "uptime": s["uptime"], "template": s.get("template", 0)}
+            s = status(vmid, conf)
+            ent = {"id": "%s/%d" % (kind, vmid), "type": kind, "vmid": vmid, "node": st.node, "status": s["status"],
+                   "name": s["name"], "maxcpu": s["cpus"], "cpu": 0, "maxmem": s["maxmem"], "mem": s["mem"],
+                   "maxdisk": s["maxdisk"], "disk": s["disk"], "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
+                   "uptime": s["uptime"], "template": s.get("template", 0)}
             for k in ("lock", "tags"):
                 if s.get(k):
                     ent[k] = s[k]

@@ -847,20 +847,7 @@ def vm_config(env, p):
     vmid = p["vmid"]
     env.check_perm("/vms/%d" % vmid, ["VM.Audit"])
     conf = load_config(env, vmid)
-    if p.get("snapshot") and p.get("current"):
-        # pve-container API2/LXC/Config.pm vm_config
-        conflict = "cannot use 'snapshot' parameter with 'current'"
-        raise param_error({"snapshot": conflict, "current": conflict})
-    if p.get("snapshot"):
-        snap = conf["snapshots"].get(p["snapshot"])
-        if snap is None:
-            raise PVEError("snapshot '%s' does not exist" % p["snapshot"])
-        res = dict(snap)
-    else:
-        res = pending.load_current_config(conf, current=bool(p.get("current")))
-    res.pop("snapshots", None)
-    res.pop("pending", None)
-    res["digest"] = conf["digest"]
+    res = pending.config_view(conf, p.get("snapshot"), p.get("current"))
     if "lxc" in res:
         res["lxc"] = [list(x) for x in res["lxc"]]
     if res.get("env") is not None and not env.check_perm("/vms/%d" % vmid, ["VM.Config.Options"], noerr=True):
@@ -1095,12 +1082,7 @@ def destroy_vm(env, p):
             for snap in c.get("snapshots", {}).values():
                 vols |= set(vm_volumes(snap))
             vols |= set(vm_volumes(c.get("pending", {})))
-            for volid in perl_sorted(vols):
-                if storage.volume_owner(volid) != vmid:
-                    continue
-                with contextlib.suppress(PVEError):
-                    if storage.volume_exists(st, volid):
-                        storage.free_volume(st, volid, log=worker.log)
+            storage.free_owned_volumes(st, vmid, vols, log=worker.log)
             if p.get("destroy-unreferenced-disks"):
                 # also every volume of this vmid on any storage that the config does not reference
                 for sid, scfg in st.storage_config().items():

@@ -83,6 +83,28 @@ def load_current_config(conf, current=False):
     return res
 
 
+def config_view(conf, snapshot=None, current=False):
+    """What ``GET .../config`` shows (pve-container ``API2/LXC/Config.pm`` and qemu-server
+    ``API2/Qemu.pm`` ``vm_config``): a snapshot's config, or the config with its pending changes
+    merged unless ``current``; the digest of the file, no ``snapshots``/``pending`` sections."""
+    from .handlers import PVEError, param_error
+
+    if snapshot and current:
+        conflict = "cannot use 'snapshot' parameter with 'current'"
+        raise param_error({"snapshot": conflict, "current": conflict})
+    if snapshot:
+        snap = conf["snapshots"].get(snapshot)
+        if snap is None:
+            raise PVEError("snapshot '%s' does not exist" % snapshot)
+        res = dict(snap)
+    else:
+        res = load_current_config(conf, current=bool(current))
+    res.pop("snapshots", None)
+    res.pop("pending", None)
+    res["digest"] = conf["digest"]
+    return res
+
+
 def pending_array(conf, raw_keys=()):
     """``GuestHelpers::config_with_pending_array``: one item per key with its ``value``,
     ``pending`` value and ``delete`` flag (digest included; ``raw_keys`` such as LXC's ``lxc``

@@ -125,7 +125,7 @@ def volume_owner(volid):
         _storeid, volname = parse_volume_id(volid)
     except PVEError:
         return None
-    m = re.search(r"(?:^|/)(?:vm|base|subvol|basevol)-(\d+)-disk-\d+", volname)
+    m = re.search(r"(?:^|/)(?:vm|base|subvol|basevol)-(\d+)-(?:disk-\d+|cloudinit)", volname)
     return int(m.group(1)) if m else None
 
 
@@ -139,16 +139,21 @@ def _existing_names(state, storeid, vmid):
 LVM_TYPES = ("lvm", "lvmthin")
 
 
+def _next_disk_number(state, storeid, vmid):
+    used = {re.sub(r"\.\w+$", "", n).split("-", 1)[1] for n in _existing_names(state, storeid, vmid)}
+    n = 0
+    while "%d-disk-%d" % (vmid, n) in used:
+        n += 1
+    return n
+
+
 def alloc_disk(state, storeid, vmid, size_kib, log=None):
     """Allocate a new CT volume of ``size_kib`` KiB; returns the volid.  ``log(line)`` gets what
     the storage tool prints: on LVM/LVM-thin ``lvcreate``'s line (pve-storage LVMPlugin.pm /
     LvmThinPlugin.pm ``alloc_image`` run it without an output handler, so it reaches STDOUT)."""
     scfg = storage_check_enabled(state, storeid)
     stype = scfg["type"]
-    used = {re.sub(r"\.\w+$", "", n).split("-", 1)[1] for n in _existing_names(state, storeid, vmid)}
-    n = 0
-    while "%d-disk-%d" % (vmid, n) in used:
-        n += 1
+    n = _next_disk_number(state, storeid, vmid)
     if stype in FILE_TYPES:
         if size_kib == 0 or stype == "btrfs":
             volname = "%d/subvol-%d-disk-%d.subvol" % (vmid, vmid, n)
@@ -161,6 +166,38 @@ def alloc_disk(state, storeid, vmid, size_kib, log=None):
     volid = "%s:%s" % (storeid, volname)
     path, _vtype = volume_path(state, volid)
     path.mkdir(parents=True, exist_ok=False)
+    set_volume_size(path, size_kib * 1024)
+    if log is not None and stype in LVM_TYPES:
+        log('  Logical volume "%s" created.' % volname)
+    return volid
+
+
+def alloc_image(state, storeid, vmid, size_kib, fmt=None, name=None, log=None):
+    """Allocate a VM disk image (a file: QEMU opens it in the real mode); returns the volid.
+
+    pve-storage ``vdisk_alloc``: ``vm-<vmid>-disk-<n>`` (or ``name``, e.g. ``vm-<vmid>-cloudinit``)
+    with the format's extension on directory storages (``fmt`` default ``raw``, Plugin.pm
+    ``default_format``); block storages only take raw.  A qcow2 image is made with ``qemu-img``."""
+    scfg = storage_check_enabled(state, storeid)
+    stype = scfg["type"]
+    fmt = fmt or "raw"
+    if stype not in FILE_TYPES and fmt != "raw":
+        raise PVEError("unsupported format '%s'" % fmt)
+    base = name or "vm-%d-disk-%d" % (vmid, _next_disk_number(state, storeid, vmid))
+    volname = "%d/%s.%s" % (vmid, base, fmt) if stype in FILE_TYPES else base
+    volid = "%s:%s" % (storeid, volname)
+    path, _vtype = volume_path(state, volid)
+    if path.exists():
+        raise PVEError("disk image '%s' already exists" % path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "qcow2":
+        proc = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), "%dK" % size_kib],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+        if proc.returncode != 0:
+            raise PVEError("unable to create image: %s" % proc.stdout.decode(errors="replace").strip())
+    else:
+        with open(str(path), "wb") as fh:
+            fh.truncate(size_kib * 1024)
     set_volume_size(path, size_kib * 1024)
     if log is not None and stype in LVM_TYPES:
         log('  Logical volume "%s" created.' % volname)
@@ -241,7 +278,13 @@ def create_base(state, volid):
 
 
 def copy_volume_data(src, dst):
-    """Copy a volume's content (a directory tree) into a freshly allocated volume."""
+    """Copy a volume's content (a directory tree, or a VM's image file) into a freshly allocated volume."""
+    if os.path.isfile(str(src)) and os.path.isfile(str(dst)):
+        proc = subprocess.run(["cp", "--reflink=auto", "--sparse=always", str(src), str(dst)], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, check=False)
+        if proc.returncode != 0:
+            raise PVEError("copy failed: %s" % proc.stdout.decode(errors="replace").strip())
+        return
     if not os.path.isdir(str(src)):
         raise PVEError("volume data '%s' missing" % src)
     proc = subprocess.run(["cp", "-a", "--reflink=auto", str(src) + "/.", str(dst)], stdout=subprocess.PIPE,
@@ -316,6 +359,19 @@ def free_volume(state, volid, log=None):
             pass
 
 
+def free_owned_volumes(state, vmid, volids, log=None):
+    """``destroy_vm``'s loop: free each volume of ``volids`` that ``vmid`` owns and that exists
+    (a volume of another guest, such as a linked clone's base, stays)."""
+    for volid in sorted(set(volids)):
+        if volume_owner(volid) != int(vmid):
+            continue
+        try:
+            if volume_exists(state, volid):
+                free_volume(state, volid, log=log)
+        except PVEError:
+            continue
+
+
 def _tmpl_format(name):
     low = name.lower()
     for ext, fmt in ((".tar.gz", "tgz"), (".tgz", "tgz"), (".tar.zst", "tzst"), (".tar.xz", "txz"), (".tar.bz2", "tbz2"), (".tar", "tar")):
@@ -360,13 +416,13 @@ def list_volumes(state, storeid, content=None, vmid=None):
                                 cands.append(("%s:%s/%s" % (storeid, sub.name, f.name), f))
         elif base.is_dir():
             for f in sorted(base.iterdir()):
-                if re.match(r"^(vm|base|subvol|basevol)-\d+-disk-\d+$", f.name):
+                if re.match(r"^(vm|base|subvol|basevol)-\d+-(disk-\d+|cloudinit)$", f.name):
                     cands.append(("%s:%s" % (storeid, f.name), f))
         for volid, f in cands:
             owner = volume_owner(volid)
             if vmid is not None and owner != int(vmid):
                 continue
-            fmt = "subvol" if "subvol-" in f.name else "raw"
+            fmt = "subvol" if "subvol-" in f.name else ("qcow2" if f.name.endswith(".qcow2") else "raw")
             ent = {"volid": volid, "format": fmt, "size": volume_size(state, volid) or 0, "vmid": owner,
                    "content": "rootdir" if content == "rootdir" or "images" not in cset else "images",
                    "ctime": int(f.stat().st_mtime) if f.exists() else int(time.time())}

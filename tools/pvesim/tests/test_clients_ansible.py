@@ -168,6 +168,137 @@ PLAYBOOK = textwrap.dedent("""\
     """)
 
 
+KVM_PLAYBOOK = textwrap.dedent("""\
+    - hosts: localhost
+      gather_facts: false
+      module_defaults:
+        group/community.proxmox.proxmox:
+          api_host: 127.0.0.1
+          api_port: {port}
+          validate_certs: false
+      vars:
+        auth: &authv {auth}
+        vm: &vm
+          node: pve
+          vmid: {vmid}
+          name: kvmtest
+      tasks:
+        - name: create
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            memory: 256
+            cores: 1
+            scsihw: virtio-scsi-single
+            scsi: {{scsi0: "local-lvm:1,iothread=1"}}
+            net: {{net0: "virtio,bridge=vmbr0"}}
+            ostype: l26
+            state: present
+          register: created
+        - name: create again (idempotent)
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            memory: 256
+            state: present
+          register: again
+        - ansible.builtin.assert:
+            that: [created is changed, again is not changed]
+
+        - name: update
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            memory: 512
+            cores: 2
+            update: true
+          register: updated
+        - community.proxmox.proxmox_vm_info:
+            <<: *authv
+            node: pve
+            vmid: {vmid}
+            type: qemu
+            config: current
+          register: info
+        - ansible.builtin.assert:
+            that:
+              - updated is changed
+              - info.proxmox_vms | length == 1
+              - info.proxmox_vms[0].config.memory | int == 512
+              - info.proxmox_vms[0].config.cores == 2
+              - info.proxmox_vms[0].config.scsi0 == 'local-lvm:vm-{vmid}-disk-0,iothread=1,size=1G'
+              - info.proxmox_vms[0].config.net0 is match('virtio=BC:24:11:[0-9A-F:]{{8}},bridge=vmbr0')
+              - info.proxmox_vms[0].status == 'stopped'
+
+        - name: start
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            state: started
+          register: started
+        - name: start again
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            state: started
+          register: started2
+        - name: stop
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            state: stopped
+            timeout: 30
+          register: stopped
+        - name: stop again
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            state: stopped
+          register: stopped2
+        - ansible.builtin.assert:
+            that: [started is changed, started2 is not changed, stopped is changed, stopped2 is not changed]
+
+        - name: make it a template
+          community.proxmox.proxmox_kvm:
+            <<: [*vm, *authv]
+            state: template
+        - name: linked clone
+          community.proxmox.proxmox_kvm:
+            <<: *authv
+            node: pve
+            clone: kvmtest
+            vmid: {vmid}
+            newid: {clone}
+            name: kvmclone
+            full: false
+            timeout: 60
+          register: cloned
+        - community.proxmox.proxmox_vm_info:
+            <<: *authv
+            node: pve
+            vmid: {clone}
+            type: qemu
+            config: current
+          register: clone_info
+        - ansible.builtin.assert:
+            that:
+              - cloned is changed
+              - clone_info.proxmox_vms[0].config.scsi0 == 'local-lvm:vm-{clone}-disk-0,iothread=1,size=1G'
+              - clone_info.proxmox_vms[0].name == 'kvmclone'
+
+        - name: delete
+          community.proxmox.proxmox_kvm:
+            <<: *authv
+            node: pve
+            vmid: "{{{{ item }}}}"
+            state: absent
+          loop: [{clone}, {vmid}]
+          register: deleted
+        - name: delete again
+          community.proxmox.proxmox_kvm:
+            <<: *authv
+            node: pve
+            vmid: {vmid}
+            state: absent
+          register: deleted2
+        - ansible.builtin.assert:
+            that: [deleted is changed, deleted2 is not changed]
+    """)
+
+
 def _venv_python():
     py = Path(VENV) / "bin" / "python"
     if not py.exists():
@@ -187,7 +318,7 @@ def sim(tmp_path_factory):
         yield {"api": api, "state": st, "template": volid, "token": tok}
 
 
-def _run_playbook(sim, tmp_path, vmid, auth):
+def _run_playbook(sim, tmp_path, vmid, auth, playbook=None):
     py = _venv_python()
     auth_yaml = json.dumps(auth)
     pb = tmp_path / "pb.yml"
@@ -197,8 +328,11 @@ def _run_playbook(sim, tmp_path, vmid, auth):
         # PVE rejects (community.proxmox#443, reproduced below); its documented workaround:
         create_extra = "\n        update: false"
         update_extra = "\n        cmode: tty"
-    pb.write_text(PLAYBOOK.format(port=sim["api"].port, vmid=vmid, template=sim["template"], auth=auth_yaml,
-                                  create_extra=create_extra, update_extra=update_extra))
+    if playbook is None:
+        pb.write_text(PLAYBOOK.format(port=sim["api"].port, vmid=vmid, template=sim["template"], auth=auth_yaml,
+                                      create_extra=create_extra, update_extra=update_extra))
+    else:
+        pb.write_text(playbook.format(port=sim["api"].port, vmid=vmid, clone=vmid + 1, auth=auth_yaml))
     env = dict(os.environ)
     env.pop("ANSIBLE_COLLECTIONS_PATH", None)
     env.pop("ANSIBLE_COLLECTIONS_PATHS", None)
@@ -242,6 +376,24 @@ def test_community_proxmox_lxc_lifecycle(sim, tmp_path, mode):
     user = "root@pam" if mode == "password" else "root@pam!ansible"
     types = [t for t, u, _s in _tasks_for(sim["state"], vmid) if u == user]
     for expected in ("vzcreate", "vzstart", "vzshutdown", "vzdestroy"):
+        assert expected in types, (expected, types)
+
+
+def test_community_proxmox_kvm_lifecycle(sim, tmp_path):
+    """``community.proxmox.proxmox_kvm`` creates, updates, starts, stops, templates, clones and
+    deletes a VM through ``/nodes/{node}/qemu`` (contract §9)."""
+    from pvesim.guest import GuestConfigs
+    from pvesim.qemu_api import QEMU
+
+    vmid = 9160
+    auth = {"api_user": "root@pam", "api_token_id": "ansible", "api_token_secret": sim["token"]["value"]}
+    proc = _run_playbook(sim, tmp_path, vmid, auth, KVM_PLAYBOOK)
+    assert proc.returncode == 0, "ansible-playbook failed (community.proxmox %s)" % _collection_version()
+    assert "failed=0" in proc.stdout
+    for gone in (vmid, vmid + 1):
+        assert not GuestConfigs(sim["state"], QEMU).exists(gone)
+    types = [t for t, _u, _s in _tasks_for(sim["state"], vmid)]
+    for expected in ("qmcreate", "qmstart", "qmshutdown", "qmclone", "qmdestroy"):
         assert expected in types, (expected, types)
 
 

@@ -136,3 +136,30 @@ def test_verified_tls_with_the_simulator_certificate(sim):
     r = requests.post(sim["api"].url + "/access/ticket", data={"username": "root@pam", "password": "rootpw"},
                       verify=str(cert), timeout=10)
     assert r.status_code == 200
+
+
+def test_vm_lifecycle_over_qemu_endpoints(sim):
+    """A VM through ``/nodes/{node}/qemu`` with proxmoxer (contract §9): create, async and sync config
+    with the digest, pending, start, stop, delete."""
+    prox = ProxmoxAPI(sim["api"].hostport, user="root@pam", password="rootpw", verify_ssl=False)
+    node = prox.nodes("pve")
+    upid = node.qemu.post(vmid=9145, name="vm1", memory=512, scsi0="local-lvm:1,iothread=1", net0="virtio,bridge=vmbr0")
+    assert Tasks.decode_upid(upid)["type"] == "qmcreate"
+    assert _wait_ok(prox, upid)["exitstatus"] == "OK"
+    cfg = node.qemu(9145).config.get()
+    assert cfg["scsi0"] == "local-lvm:vm-9145-disk-0,iothread=1,size=1G"
+    assert cfg["net0"].startswith("virtio=BC:24:11:") and cfg["net0"].endswith(",bridge=vmbr0")
+    upid = node.qemu(9145).config.post(cores=2, digest=cfg["digest"])
+    assert _wait_ok(prox, upid)["exitstatus"] == "OK"
+    with pytest.raises(ResourceException):
+        node.qemu(9145).config.put(cores=4, digest=cfg["digest"])
+    assert _wait_ok(prox, node.qemu(9145).status.start.post())["exitstatus"] == "OK"
+    assert node.qemu(9145).status.current.get()["qmpstatus"] == "running"
+    assert node.qemu(9145).config.put(memory=1024) is None
+    assert {p["key"]: p for p in node.qemu(9145).pending.get()}["memory"]["pending"] == "1024"
+    res = [r for r in prox.cluster.resources.get(type="vm") if r["vmid"] == 9145]
+    assert res[0]["id"] == "qemu/9145" and res[0]["status"] == "running"
+    assert _wait_ok(prox, node.qemu(9145).status.stop.post())["exitstatus"] == "OK"
+    assert _wait_ok(prox, node.qemu(9145).delete())["exitstatus"] == "OK"
+    with pytest.raises(ResourceException):
+        node.qemu(9145).config.get()

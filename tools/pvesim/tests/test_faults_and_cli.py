@@ -113,7 +113,7 @@ def test_fault_cli(state):
 def test_bin_dir_writes_launchers_that_work(tmp_path, state):
     bindir = tmp_path / "bin"
     written = cli.write_launchers(bindir, state_dir=state.root)
-    assert sorted(os.path.basename(p) for p in written) == ["pct", "pveam", "pvesh", "pvesm"]
+    assert sorted(os.path.basename(p) for p in written) == ["pct", "pveam", "pvesh", "pvesm", "qm"]
     r = subprocess.run([str(bindir / "pct"), "list"], capture_output=True, check=False,
                        env={k: v for k, v in os.environ.items() if k != "PVESIM_STATE_DIR"})
     assert (r.returncode, r.stdout, r.stderr) == (0, b"", b"")

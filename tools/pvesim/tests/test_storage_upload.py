@@ -45,7 +45,7 @@ def put_template(state, name=NAME, data=DATA):
 
 def test_bin_dir_writes_a_pvesm_launcher(tmp_path):
     written = write_launchers(tmp_path / "bin", tmp_path / "state")
-    assert [os.path.basename(p) for p in written] == ["pct", "pveam", "pvesh", "pvesm"]
+    assert [os.path.basename(p) for p in written] == ["pct", "pveam", "pvesh", "pvesm", "qm"]
     assert "run_tool('pvesm')" in (tmp_path / "bin" / "pvesm").read_text()
 
 
