@@ -55,7 +55,13 @@ def validate_params(params):
         raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
 
 
-class Manager:
+class GuestManager:
+    """What converging a CT and a VM share: the executor wiring, finding the guest, stopping it, the run-state
+    transitions, and removing a half-made guest.  ``word`` (CT/VM) and ``name_key`` (hostname/name) differ."""
+
+    word = "CT"
+    name_key = "hostname"
+
     def __init__(self, transport, params, check_mode=False, warn=None):
         self.t = transport
         self.p = params
@@ -84,21 +90,92 @@ class Manager:
 
     def _find(self, rows):
         vmid = self.p.get("vmid")
-        hostname = self.p.get("hostname")
+        name = self.p.get(self.name_key)
         node = self.p.get("node")
         if vmid is not None:
             matches = [row for row in rows if row["vmid"] == vmid]
         else:
-            matches = [row for row in rows if row.get("name") == hostname and (node is None or row.get("node") == node)]
+            matches = [row for row in rows if row.get("name") == name and (node is None or row.get("node") == node)]
             if len(matches) > 1:
-                raise LxcriError("hostname %s matches several containers (vmids %s); give vmid" % (hostname, ", ".join(str(r["vmid"]) for r in matches)),
+                raise LxcriError("%s %s matches several guests (vmids %s); give vmid" % (self.name_key, name, ", ".join(str(r["vmid"]) for r in matches)),
                                  errors.CONFLICT, details={"vmids": [r["vmid"] for r in matches]})
         if not matches:
             return None
         entry = matches[0]
         if node and entry.get("node") and entry["node"] != node:
-            raise LxcriError("CT %s exists on node %s, not on node %s" % (entry["vmid"], entry["node"], node), errors.CONFLICT)
+            raise LxcriError("%s %s exists on node %s, not on node %s" % (self.word, entry["vmid"], entry["node"], node), errors.CONFLICT)
         return entry
+
+    def _stop(self, plan, vmid, node):
+        if self.p.get("force_stop"):
+            self._do(plan, "stop", "stop %s %s" % (self.word, vmid), self.t.stop, vmid, vmid=vmid, node=node)
+        else:
+            self._do(plan, "shutdown", "shut down %s %s" % (self.word, vmid), self.t.shutdown, vmid, vmid=vmid, timeout=self.timeout, node=node)
+
+    def _failed_create(self, exc, vmid, node, created):
+        """Say in ``exc`` what became of a create that failed: removed, or left alone while its task may still run."""
+        if exc.error_kind == errors.TIMEOUT:
+            # The task may still be running: removing its guest now would race with it.
+            exc.details["cleanup"] = ("not attempted: '%s' may still be running; check %s %s (%s status %s / the task) "
+                                      "and remove it with state: absent if it is unwanted"
+                                      % ((exc.details.get("failed_action") or {}).get("description") or "create %s %s" % (self.word, vmid),
+                                         self.word, vmid, "pct" if self.word == "CT" else "qm", vmid))
+        elif not self.check and (created or exc.error_kind != errors.CONFLICT):
+            # The module's promise: a create that fails halfway leaves no guest behind.
+            exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
+
+    def _cleanup_failed_create(self, vmid, node):
+        """A create that failed halfway must leave no guest behind (but never touch one we did not make)."""
+        try:
+            if self.t.read(vmid, node) is None:
+                return "nothing left behind"
+            if (self.t.status(vmid, node) or {}).get("status") == "running":
+                self.t.stop(vmid=vmid, node=node, check=False)
+            self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
+            return "removed the half-created %s %s" % (self.word, vmid)
+        except LxcriError as exc:
+            return "could not remove the half-created %s %s: %s" % (self.word, vmid, exc.msg)
+
+    def _transition(self, plan, vmid, node, state, running, is_template, predicted_pending, reread_pending):
+        """The run-state part of an update: start, stop, reboot, convert to a template, and ``apply_pending: restart``.
+
+        ``reread_pending()`` gives the keys pending after this run's writes (called only when something was written).
+        Returns ``(running, restarted, is_template, predicted_pending)``.
+        """
+        restarted = False
+        if state in ("started", "restarted") and is_template:
+            raise LxcriError("%s %s is a template; templates cannot be started (state: %s)" % (self.word, vmid, state), errors.CONFLICT)
+        if state == "started" and not running:
+            self._do(plan, "start", "start %s %s" % (self.word, vmid), self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "stopped" and running:
+            self._stop(plan, vmid, node)
+            running = False
+        elif state == "restarted":
+            if running:
+                self._do(plan, "reboot", "reboot %s %s" % (self.word, vmid), self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+            else:
+                self._do(plan, "start", "start %s %s" % (self.word, vmid), self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "template" and not is_template:
+            if running:
+                self._stop(plan, vmid, node)
+                running = False
+            self._do(plan, "template", "convert %s %s to a template" % (self.word, vmid), self.t.template, vmid, vmid=vmid, node=node)
+            is_template = True
+
+        if running and not restarted and self.p.get("apply_pending") == "restart":
+            if not self.check and plan.changed:
+                predicted_pending = reread_pending(predicted_pending)
+            if predicted_pending:
+                self._do(plan, "reboot", "reboot %s %s to apply pending %s" % (self.word, vmid, ", ".join(sorted(predicted_pending))),
+                         self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+                restarted = True
+        return running, restarted, is_template, predicted_pending
+
+
+class Manager(GuestManager):
+    """Converge one container."""
 
     # -- main ------------------------------------------------------------------------------
     def run(self):
@@ -195,14 +272,7 @@ class Manager:
             elif state == "template":
                 self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
         except LxcriError as exc:
-            if exc.error_kind == errors.TIMEOUT:
-                # The task may still be running: removing its CT now would race with it.
-                exc.details["cleanup"] = ("not attempted: '%s' may still be running; check CT %s (pct status %s / the task) "
-                                          "and remove it with state: absent if it is unwanted"
-                                          % ((exc.details.get("failed_action") or {}).get("description") or "create CT %s" % vmid, vmid, vmid))
-            elif not self.check and (created or exc.error_kind != errors.CONFLICT):
-                # The module's promise: a create that fails halfway leaves no CT behind.
-                exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
+            self._failed_create(exc, vmid, node, created)
             raise
         if not self.check:
             found = self.t.read(vmid, node)
@@ -210,18 +280,6 @@ class Manager:
                 config = model.from_raw(found[0])
                 self._check_converged(config, desired, vmid)
         return self._result(plan, vmid, node, status, config, False, created=True, lxc=lxc_desired)
-
-    def _cleanup_failed_create(self, vmid, node):
-        """A create that failed halfway must leave no CT behind (but never touch a CT we did not make)."""
-        try:
-            if self.t.read(vmid, node) is None:
-                return "nothing left behind"
-            if (self.t.status(vmid, node) or {}).get("status") == "running":
-                self.t.stop(vmid=vmid, node=node, check=False)
-            self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
-            return "removed the half-created CT %s" % vmid
-        except LxcriError as exc:
-            return "could not remove the half-created CT %s: %s" % (vmid, exc.msg)
 
     def _deny_root_only(self, changes, current):
         found = pve_plan.root_only_changes(changes, current)
@@ -281,39 +339,15 @@ class Manager:
             if lxc_changed:
                 predicted_pending.add("lxc")
 
-        # Run-state transitions.
-        restarted = False
-        if state in ("started", "restarted") and is_template:
-            raise LxcriError("CT %s is a template; templates cannot be started (state: %s)" % (vmid, state), errors.CONFLICT)
-        if state == "started" and not running:
-            self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
-            running, restarted = True, True
-        elif state == "stopped" and running:
-            self._stop(plan, vmid, node)
-            running = False
-        elif state == "restarted":
-            if running:
-                self._do(plan, "reboot", "reboot CT %s" % vmid, self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
-            else:
-                self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
-            running, restarted = True, True
-        elif state == "template" and not is_template:
-            if running:
-                self._stop(plan, vmid, node)
-                running = False
-            self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
-            is_template = True
+        def reread_pending(predicted):
+            found = self.t.read(vmid, node)
+            pending_now = set(found[1]) if found else predicted
+            if lxc_changed:
+                pending_now.add("lxc")
+            return pending_now
 
-        if running and not restarted and params.get("apply_pending") == "restart":
-            if not self.check and plan.changed:
-                found = self.t.read(vmid, node)
-                predicted_pending = set(found[1]) if found else predicted_pending
-                if lxc_changed:
-                    predicted_pending.add("lxc")
-            if predicted_pending:
-                self._do(plan, "reboot", "reboot CT %s to apply pending %s" % (vmid, ", ".join(sorted(predicted_pending))),
-                         self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
-                restarted = True
+        running, restarted, is_template, predicted_pending = self._transition(plan, vmid, node, state, running, is_template,
+                                                                              predicted_pending, reread_pending)
 
         if password_update:
             self._do(plan, "password", "set root password/authorized_keys inside CT %s" % vmid, self._password, vmid, vmid=vmid, node=node)
@@ -334,12 +368,6 @@ class Manager:
     def _password(self, vmid, node, check):
         shown = self.t.set_password(vmid, password=self.p.get("password"), ssh_public_keys=self.p.get("ssh_public_keys"), node=node, check=check)
         return shown
-
-    def _stop(self, plan, vmid, node):
-        if self.p.get("force_stop"):
-            self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
-        else:
-            self._do(plan, "shutdown", "shut down CT %s" % vmid, self.t.shutdown, vmid, vmid=vmid, timeout=self.timeout, node=node)
 
     def _check_converged(self, final, desired, vmid):
         """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
