@@ -55,6 +55,15 @@ def validate_params(params):
         raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
 
 
+class Located:
+    """The guest a run acts on as found: ``current`` (canonical pending view) is None when it does not exist."""
+
+    __slots__ = ("vmid", "node", "current", "pending", "digest", "status")
+
+    def __init__(self, vmid, node, current, pending, digest, status):
+        self.vmid, self.node, self.current, self.pending, self.digest, self.status = vmid, node, current, pending, digest, status
+
+
 class GuestManager:
     """What converging a CT and a VM share: the executor wiring, finding the guest, stopping it, the run-state
     transitions, and removing a half-made guest.  ``word`` (CT/VM) and ``name_key`` (hostname/name) differ."""
@@ -105,6 +114,18 @@ class GuestManager:
         if node and entry.get("node") and entry["node"] != node:
             raise LxcriError("%s %s exists on node %s, not on node %s" % (self.word, entry["vmid"], entry["node"], node), errors.CONFLICT)
         return entry
+
+    def _locate(self, rows, from_raw):
+        """Find the guest in the listing and read its pending view (``from_raw`` canonicalises it): a ``Located``."""
+        entry = self._find(rows)
+        node = self.p.get("node") or (entry or {}).get("node") or self.t.node
+        found = self.t.read(entry["vmid"], node) if entry is not None else None
+        if found is None:
+            return Located(self.p.get("vmid"), node, None, set(), None, "absent")
+        raw, pending, digest = found
+        if entry.get("stale"):
+            entry.update(self.t.status(entry["vmid"], node))
+        return Located(entry["vmid"], node, from_raw(raw), pending, digest, entry.get("status") or "unknown")
 
     def _stop(self, plan, vmid, node):
         if self.p.get("force_stop"):
@@ -188,29 +209,16 @@ class Manager(GuestManager):
         state = params.get("state") or "present"
 
         rows = self.t.list()
-        entry = self._find(rows)
-        node = params.get("node") or (entry or {}).get("node") or self.t.node
-        current = None
-        pending = set()
-        digest = None
+        guest = self._locate(rows, model.from_raw)
+        vmid, node = guest.vmid, guest.node
         lxc_current = None
-        if entry is not None:
-            found = self.t.read(entry["vmid"], node)
-            if found is not None:
-                raw, pending, digest = found
-                current = model.from_raw(raw)
-                if lxc_desired is not None:
-                    lxc_current = self.t.read_lxc(entry["vmid"], node)
-            else:
-                entry = None
-        vmid = entry["vmid"] if entry else params.get("vmid")
-        if entry is not None and entry.get("stale"):
-            entry.update(self.t.status(vmid, node))
-        status = (entry or {}).get("status") or ("absent" if entry is None else "unknown")
+        if guest.current is not None and lxc_desired is not None:
+            lxc_current = self.t.read_lxc(vmid, node)
+        current, pending, digest, status = guest.current, guest.pending, guest.digest, guest.status
 
         if state == "absent":
             return self._absent(vmid, node, current, status)
-        if entry is None:
+        if current is None:
             return self._create(vmid, node, desired, lxc_desired, state)
         return self._update(vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state)
 

@@ -193,6 +193,22 @@ class CliGuestTransport:
             self._run(argv, timeout=self.timeout, task=True)
         return argv
 
+    def _run_with_secrets(self, argv, check, keys_option, keys, password_option, password, task=True):
+        """Run ``argv`` with ``keys`` in a temporary file (``keys_option <file>``) and ``password`` on stdin: a bare
+        ``password_option``, last so it takes no value, makes pct/qm read it from stdin, twice as they may confirm it
+        (PVE::PTY::get_confirmed_password).  Neither is ever in an argv.  Returns the argv shown."""
+        argv = list(argv)
+        with contextlib.ExitStack() as cleanup:
+            if keys is not None:
+                argv += [keys_option, TEMPORARY_FILE_SHOWN if check else cleanup.enter_context(_secret_file(keys))]
+            stdin = None
+            if password is not None:
+                argv.append(password_option)
+                stdin = "%s\n%s\n" % (password, password)
+            if not check:
+                self._run(argv, data=stdin, timeout=self.timeout, task=task)
+        return argv
+
     def _simple(self, argv, check, timeout=None):
         if not check:
             self._run(argv, timeout=timeout or self.timeout, task=True)
@@ -254,31 +270,8 @@ class PctTransport(CliGuestTransport):
         argv = [self.cli, "create", str(vmid), ostemplate]
         for key in sorted(params):
             argv += ["--%s" % key, params[key]]
-        shown = list(argv)
-        keyfile = None
-        stdin = None
-        try:
-            if ssh_public_keys is not None:
-                if check:
-                    shown += ["--ssh-public-keys", "<temporary file>"]
-                else:
-                    handle, keyfile = tempfile.mkstemp(prefix="lxcri-ssh-keys-")  # mode 0600 from creation
-                    with os.fdopen(handle, "w") as stream:
-                        stream.write(ssh_public_keys.rstrip("\n") + "\n")
-                    argv += ["--ssh-public-keys", keyfile]
-                    shown += ["--ssh-public-keys", keyfile]
-            if password is not None:
-                # A bare --password (last, so it takes no value) makes pct read it from stdin, twice as
-                # it confirms it (PVE::PTY::get_confirmed_password): the password is never in an argv.
-                argv.append("--password")
-                shown.append("--password")
-                stdin = "%s\n%s\n" % (password, password)
-            if not check:
-                self._run(argv, shown=shown, data=stdin, timeout=self.timeout, task=True)
-        finally:
-            if keyfile:
-                os.unlink(keyfile)
-        return shown
+        keys = ssh_public_keys.rstrip("\n") + "\n" if ssh_public_keys is not None else None
+        return self._run_with_secrets(argv, check, "--ssh-public-keys", keys, "--password", password)
 
     def set_password(self, vmid, password=None, ssh_public_keys=None, node=None, check=False):
         """Root password / authorized_keys of an existing, running CT (``update_password: always``)."""
@@ -335,6 +328,19 @@ class PctTransport(CliGuestTransport):
 
 
 LOCK_WAIT = 10
+TEMPORARY_FILE_SHOWN = "<temporary file>"
+
+
+@contextlib.contextmanager
+def _secret_file(text: str) -> Iterator[str]:
+    """A ``mkstemp`` file (mode 0600 from creation) holding ``text``, removed on exit."""
+    handle, path = tempfile.mkstemp(prefix="lxcri-keys-")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 @contextlib.contextmanager

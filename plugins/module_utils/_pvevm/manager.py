@@ -33,28 +33,16 @@ class VmManager(GuestManager):
         state = params.get("state") or "present"
 
         rows = self.t.list()
-        entry = self._find(rows)
-        node = params.get("node") or (entry or {}).get("node") or self.t.node
-        current, pending, digest = None, set(), None
-        if entry is not None:
-            found = self.t.read(entry["vmid"], node)
-            if found is None:
-                entry = None
-            else:
-                raw, pending, digest = found
-                current = model.from_raw(raw)
-        vmid = entry["vmid"] if entry else params.get("vmid")
-        if entry is not None and entry.get("stale"):
-            entry.update(self.t.status(vmid, node))
-        status = (entry or {}).get("status") or ("absent" if entry is None else "unknown")
+        guest = self._locate(rows, model.from_raw)
+        vmid, node, current, status = guest.vmid, guest.node, guest.current, guest.status
 
         if state == "absent":
             return self._absent(vmid, node, current, status)
-        if entry is None:
+        if current is None:
             if clone is not None:
                 return self._clone(vmid, node, rows, clone, desired, state)
             return self._create(vmid, node, desired, state)
-        return self._update(vmid, node, current, pending, digest, status, desired, state)
+        return self._update(vmid, node, current, guest.pending, guest.digest, status, desired, state)
 
     # -- absent -----------------------------------------------------------------------------------
     def _absent(self, vmid, node, current, status):

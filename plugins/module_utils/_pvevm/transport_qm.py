@@ -11,14 +11,10 @@ without a value) reads from stdin.  So neither the password nor the keys are eve
 
 from __future__ import annotations
 
-import os
-import tempfile
 from urllib.parse import unquote
 
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import CliGuestTransport
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
-
-KEYS_FILE_SHOWN = "<temporary file>"
 
 
 class QmTransport(CliGuestTransport):
@@ -61,28 +57,5 @@ class QmTransport(CliGuestTransport):
         argv = list(head)
         for key in sorted(values):
             argv += ["--%s" % key, values[key]]
-        argv += tail
-        shown = list(argv)
-        keyfile = None
-        try:
-            if sshkeys is not None:
-                if check:
-                    shown += ["--sshkeys", KEYS_FILE_SHOWN]
-                else:
-                    handle, keyfile = tempfile.mkstemp(prefix="lxcri-sshkeys-")  # mode 0600 from creation
-                    with os.fdopen(handle, "w") as stream:
-                        stream.write(unquote(sshkeys))
-                    argv += ["--sshkeys", keyfile]
-                    shown += ["--sshkeys", keyfile]
-            stdin = None
-            if password is not None:
-                argv.append("--cipassword")
-                shown.append("--cipassword")
-                # Twice, as pct's --password: PVE::PTY::get_confirmed_password may confirm it.
-                stdin = "%s\n%s\n" % (password, password)
-            if not check:
-                self._run(argv, shown=shown, data=stdin, timeout=self.timeout, task=task)
-        finally:
-            if keyfile:
-                os.unlink(keyfile)
-        return shown
+        return self._run_with_secrets(argv + tail, check, "--sshkeys", unquote(sshkeys) if sshkeys is not None else None,
+                                      "--cipassword", password, task=task)

@@ -269,3 +269,39 @@ def test_sshkeys_over_the_api_travel_url_encoded_and_round_trip(node):
     found = query(transport(node, "api"), {"name": "web"})
     assert found[0]["config"]["sshkeys"] == keys
     assert not run(node, "api", vmid=200, node="pve", **found[0]["config"])["changed"]
+
+
+def test_qm_transport_sends_the_keys_as_a_0600_file_and_the_password_on_stdin_only(node, monkeypatch):
+    """What qm receives, whatever pvesim makes of it (see QM_PARAM_MAPPING): no secret in any argv."""
+    import os
+    import tempfile
+
+    modes = {}
+    contents = {}
+    real_run = node.run_command
+    real_mkstemp = tempfile.mkstemp
+
+    def spying_mkstemp(*args, **kwargs):
+        handle, path = real_mkstemp(*args, **kwargs)
+        modes[path] = os.stat(path).st_mode & 0o777
+        return handle, path
+
+    def reading_run(argv, data=None):
+        if "--sshkeys" in argv:
+            with open(argv[argv.index("--sshkeys") + 1]) as stream:
+                contents["keys"] = stream.read()
+        return real_run(argv, data=data)
+
+    monkeypatch.setattr(tempfile, "mkstemp", spying_mkstemp)
+    monkeypatch.setattr(node, "run_command", reading_run)
+    t = node.qm_transport()
+    shown = t.update(200, {"cipassword": SECRET, "sshkeys": "ssh-ed25519%20AAAAC3Nza%20a%40b%0A", "memory": "512"}, [], check=True)
+    assert shown == ["/usr/sbin/qm", "set", "200", "--memory", "512", "--sshkeys", "<temporary file>", "--cipassword"]
+    try:
+        t.update(200, {"cipassword": SECRET, "sshkeys": "ssh-ed25519%20AAAAC3Nza%20a%40b%0A", "memory": "512"}, [])
+    except LxcriError as exc:
+        assert SECRET not in repr(exc.to_result())
+    sent = node.argvs[-1]
+    assert sent[-1] == "--cipassword" and SECRET not in repr(node.argvs) and node.stdins[-1] == "%s\n%s\n" % (SECRET, SECRET)
+    keyfile = sent[sent.index("--sshkeys") + 1]
+    assert modes == {keyfile: 0o600} and contents["keys"] == "ssh-ed25519 AAAAC3Nza a@b\n" and not os.path.exists(keyfile)
