@@ -13,6 +13,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.executor 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
 SECRET_KEYS = ("password",)
 # Keys of the canonical config that the module accepts as options (the info module returns only these in ``config``).
@@ -53,6 +54,40 @@ def validate_params(params):
     ostemplate = params.get("ostemplate")
     if ostemplate and ":" not in ostemplate and not ostemplate.startswith("/"):
         raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
+
+
+def query_guests(transport, params, name_key, read, value_from_raw):
+    """What the info modules return: the guests matching ``vmid``/``<name_key>``/``node``/``tags``, sorted by vmid, each
+    with its config in its module's input shape.  ``read(row)`` gives ``(raw, flat, config, extra)`` of one guest; the
+    raw keys its model drops (``value_from_raw`` None) and ``extra`` are ``unmanaged``."""
+    want_tags = set(ps.parse_tags(params.get("tags"))) if params.get("tags") else set()
+    guests = []
+    for row in sorted(transport.list(), key=lambda r: r["vmid"]):
+        if params.get("vmid") is not None and row["vmid"] != params["vmid"]:
+            continue
+        if params.get(name_key) and row.get("name") != params[name_key]:
+            continue
+        if params.get("node") and row.get("node") and row["node"] != params["node"]:
+            continue
+        raw, flat, config, extra = read(row)
+        if want_tags and not want_tags <= set(flat.get("tags") or []):
+            continue
+        unmanaged = dict((k, v) for k, v in raw.items() if value_from_raw(k, v) is None and k not in ("digest", "lock"))
+        unmanaged.update(extra)
+        unmanaged.pop("template", None)
+        guests.append({"vmid": row["vmid"], "node": row.get("node"), "status": row.get("status"), "lock": row.get("lock") or raw.get("lock"),
+                       "template": bool(flat.get("template")), "config": config, "unmanaged": unmanaged})
+    return guests
+
+
+def query(transport, params):
+    """``pve_container_info``: the containers matching the filters."""
+    def read(row):
+        raw, lxc = transport.read_config(row["vmid"], row.get("node"))
+        flat = model.from_raw(raw)
+        return (raw, flat) + split_public(flat, lxc)
+
+    return query_guests(transport, params, "hostname", read, model.value_from_raw)
 
 
 class Located:

@@ -236,7 +236,6 @@ class CliGuestTransport:
         return self._simple([self.cli, "template", str(vmid)], check)
 
 
-
 class PctTransport(CliGuestTransport):
     """``pct``: the shared commands plus what only CTs have (ostemplate create, raw ``lxc.*`` keys, the root password)."""
 

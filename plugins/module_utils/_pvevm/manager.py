@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import GuestManager
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import GuestManager, query_guests
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import plan as vm_plan
 
@@ -200,25 +199,10 @@ class VmManager(GuestManager):
 
 
 def query(transport, params):
-    """``pve_vm_info``: the VMs matching vmid/name/node/tags, each with its config in ``pve_vm``'s input shape."""
-    rows = transport.list()
-    want_tags = set(ps.parse_tags(params.get("tags"))) if params.get("tags") else set()
-    vms = []
-    for row in sorted(rows, key=lambda r: r["vmid"]):
-        if params.get("vmid") is not None and row["vmid"] != params["vmid"]:
-            continue
-        if params.get("name") and row.get("name") != params["name"]:
-            continue
-        if params.get("node") and row.get("node") and row["node"] != params["node"]:
-            continue
+    """``pve_vm_info``: the VMs matching the filters, each config in ``pve_vm``'s input shape."""
+    def read(row):
         raw = transport.read_config(row["vmid"], row.get("node"))
         flat = model.from_raw(raw)
-        if want_tags and not want_tags <= set(flat.get("tags") or []):
-            continue
-        config, extra = model.public(flat)
-        unmanaged = dict((k, v) for k, v in raw.items() if model.value_from_raw(k, v) is None and k not in ("digest", "lock"))
-        unmanaged.update(extra)
-        unmanaged.pop("template", None)
-        vms.append({"vmid": row["vmid"], "node": row.get("node"), "status": row.get("status"), "lock": row.get("lock") or raw.get("lock"),
-                    "template": bool(flat.get("template")), "config": config, "unmanaged": unmanaged})
-    return vms
+        return (raw, flat) + model.public(flat)
+
+    return query_guests(transport, params, "name", read, model.value_from_raw)

@@ -105,7 +105,7 @@ class PveNode:
         params.update(auth)
         caller = auth.get("api_token_id", user)
         return transport_class(params, node=node, timeout=timeout, api_factory=lambda host, **kw: _ApiClient(self, caller, kw),
-                            sleep=lambda seconds: time.sleep(min(seconds, 0.02)))
+                               sleep=lambda seconds: time.sleep(min(seconds, 0.02)))
 
     def api_vm_transport(self, **kwargs):
         return self.api_transport(transport_class=ApiVmTransport, **kwargs)
