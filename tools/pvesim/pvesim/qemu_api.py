@@ -407,14 +407,19 @@ def _detach_drive(env: Env, conf: dict, opt: str, value: str, force: bool, log: 
 def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set[str] | None,
                   log: Callable[[str], None]) -> dict[str, str]:
     """``vmconfig_apply_pending`` (stopped) or ``vmconfig_hotplug_pending`` (running): what can
-    change now changes, the rest stays in ``[PENDING]``.  Returns the per-key errors."""
+    change now changes, the rest stays in ``[PENDING]``.  Returns the per-key errors.
+
+    NICs and new disks hotplug in state mode only: the real mode does not ``device_add`` into a
+    running QEMU, so there they wait for the next start like every non-fast-plug key."""
     errors: dict[str, str] = {}
+    hotplug_devices = vm_runtime(env.state).mode == "state"
     pend = conf["pending"]
     deletions = pending.parse_pending_delete(pend.get("delete"))
     for opt in list(deletions):
         if selection is not None and opt not in selection:
             continue
-        if running and not (opt in FAST_PLUG or re.match(r"^(unused|net)\d+$", opt)):
+        if running and not (opt in FAST_PLUG or re.match(r"^unused\d+$", opt)
+                            or (hotplug_devices and re.match(r"^net\d+$", opt))):
             continue
         try:
             if re.match(r"^unused\d+$", opt) and conf.get(opt):
@@ -432,7 +437,7 @@ def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set
             continue
         if running:
             new_drive = qmschema.is_drive_key(opt) and opt not in conf and not opt.startswith(("efidisk", "tpmstate"))
-            if not (opt in FAST_PLUG or re.match(r"^net\d+$", opt) or new_drive):
+            if not (opt in FAST_PLUG or (hotplug_devices and (re.match(r"^net\d+$", opt) or new_drive))):
                 continue
         if qmschema.is_drive_key(opt) and conf.get(opt):
             old = _volume_of(opt, conf[opt])

@@ -37,7 +37,8 @@ from pvesim.templates import build_busybox_template, install_template
 VENV = os.environ.get("PVESIM_CLIENTS_VENV")
 pytestmark = pytest.mark.skipif(not VENV, reason="set PVESIM_CLIENTS_VENV to a venv with the pip 'ansible' package, proxmoxer, requests")
 
-PLAYBOOK = textwrap.dedent("""\
+# the play header both playbooks share: the API endpoint for the whole module group, the auth anchor
+PLAY_HEADER = """\
     - hosts: localhost
       gather_facts: false
       module_defaults:
@@ -47,6 +48,9 @@ PLAYBOOK = textwrap.dedent("""\
           validate_certs: false
       vars:
         auth: &authv {auth}
+"""
+
+PLAYBOOK = textwrap.dedent(PLAY_HEADER + """\
         ct: &ct
           node: pve
           vmid: {vmid}
@@ -168,16 +172,7 @@ PLAYBOOK = textwrap.dedent("""\
     """)
 
 
-KVM_PLAYBOOK = textwrap.dedent("""\
-    - hosts: localhost
-      gather_facts: false
-      module_defaults:
-        group/community.proxmox.proxmox:
-          api_host: 127.0.0.1
-          api_port: {port}
-          validate_certs: false
-      vars:
-        auth: &authv {auth}
+KVM_PLAYBOOK = textwrap.dedent(PLAY_HEADER + """\
         vm: &vm
           node: pve
           vmid: {vmid}

@@ -67,11 +67,11 @@ def test_start_status_shutdown_stop_destroy_under_tcg(real_state):
     assert runner.wait_for_console(paths, BANNER, 60), paths.console_log.read_text(errors="replace")
     pid = runner.read_pid(paths)
     assert pid is not None
-    cmdline = Path("/proc/%d/cmdline" % pid).read_bytes().decode().split("\0")
+    cmdline = Path("/proc/%s/cmdline" % pid).read_bytes().decode().split("\0")
     assert not any("s3cret" in arg for arg in cmdline)
     assert Path("/sys/class/net/tap%di0/master" % VMID).resolve().name == BRIDGE
     verbose = _qm(st, "status", VMID, "--verbose").out
-    assert "pid: %d\n" % pid in verbose and "qmpstatus: running\n" in verbose
+    assert "pid: %s\n" % pid in verbose and "qmpstatus: running\n" in verbose
     assert ("pvesim-accel: tcg\n" in verbose) or ("pvesim-accel: kvm\n" in verbose)
     r = _qm(st, "start", VMID)
     assert (r.rc, r.err) == (255, "VM %d already running\n" % VMID)
@@ -86,6 +86,17 @@ def test_start_status_shutdown_stop_destroy_under_tcg(real_state):
     assert _qm(st, "status", VMID).out == "status: stopped\n"
     assert not runner.pid_alive(pid)
     assert not Path("/sys/class/net/tap%di0" % VMID).exists()
+
+    # a guest that does not answer the power button (its acpid is not up yet right after start):
+    # QemuServer.pm _do_vm_stop's timeout error, then --forceStop stops it (contract section 9)
+    assert _qm(st, "start", VMID).rc == 0
+    pid = runner.read_pid(paths)
+    assert pid is not None
+    r = _qm(st, "shutdown", VMID, "--timeout", 1)
+    assert (r.rc, r.err) == (255, "VM quit/powerdown failed - got timeout\n")
+    assert runner.pid_alive(pid)
+    assert _qm(st, "shutdown", VMID, "--timeout", 1, "--forceStop", 1).rc == 0
+    assert not runner.pid_alive(pid)
 
     assert _qm(st, "start", VMID).rc == 0
     pid = runner.read_pid(paths)
