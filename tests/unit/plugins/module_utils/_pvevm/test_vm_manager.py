@@ -305,3 +305,44 @@ def test_qm_transport_sends_the_keys_as_a_0600_file_and_the_password_on_stdin_on
     assert sent[-1] == "--cipassword" and SECRET not in repr(node.argvs) and node.stdins[-1] == "%s\n%s\n" % (SECRET, SECRET)
     keyfile = sent[sent.index("--sshkeys") + 1]
     assert modes == {keyfile: 0o600} and contents["keys"] == "ssh-ed25519 AAAAC3Nza a@b\n" and not os.path.exists(keyfile)
+
+
+def test_check_mode_clone_plans_what_the_real_clone_does(node, via):
+    make_template(node)
+    spec = dict(vmid=203, name="web3", node="pve", clone={"source": 900}, cores=2, ciuser="admin", state="started")
+    planned = run(node, via, check=True, **spec)
+    assert planned["_writes"] == [] and node.vm_conf_text(203) is None
+    assert planned["config"]["cores"] == 2 and planned["config"]["name"] == "web3"
+    real = run(node, via, **spec)
+    assert [(a["kind"], a["description"]) for a in planned["actions"]] == [(a["kind"], a["description"]) for a in real["actions"]]
+    assert [a["kind"] for a in real["actions"]] == ["clone", "set", "start"] and "linked" in real["actions"][0]["description"]
+    assert real["status"] == "running" and "cores: 2" in node.vm_conf_text(203)
+
+
+def test_clone_by_vmid_to_a_target_storage_is_full(node, via):
+    make_template(node)
+    made = run(node, via, vmid=204, node="pve", clone={"source": 900, "target_storage": "local-lvm"})
+    assert "full" in made["actions"][0]["description"]
+    assert "scsi0: local-lvm:vm-204-disk-" in node.vm_conf_text(204)
+
+
+def test_clone_of_a_missing_source_names_the_field_and_makes_nothing(node, via):
+    with pytest.raises(LxcriError) as err:
+        run(node, via, vmid=205, node="pve", clone={"source": "no-such-template"})
+    assert err.value.error_kind == "not_found" and err.value.details["field"] == "clone.source" and node.writes == []
+
+
+def test_protected_vm_is_not_stopped_or_removed(node, via):
+    run(node, via, **vm(protection=True, state="started"))
+    with pytest.raises(LxcriError) as err:
+        run(node, via, vmid=200, state="absent")
+    assert err.value.error_kind == "conflict" and err.value.details["field"] == "protection"
+    assert node.vm_conf_text(200) is not None and run(node, via, vmid=200, state="started")["status"] == "running"
+
+
+def test_restarted_reboots_a_running_vm_and_starts_a_stopped_one(node, via):
+    run(node, via, **vm())
+    started = run(node, via, vmid=200, state="restarted")
+    assert [a["kind"] for a in started["actions"]] == ["start"] and started["status"] == "running"
+    rebooted = run(node, via, vmid=200, state="restarted")
+    assert [a["kind"] for a in rebooted["actions"]] == ["reboot"] and rebooted["changed"]
