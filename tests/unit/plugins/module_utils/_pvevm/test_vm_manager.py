@@ -346,3 +346,20 @@ def test_restarted_reboots_a_running_vm_and_starts_a_stopped_one(node, via):
     assert [a["kind"] for a in started["actions"]] == ["start"] and started["status"] == "running"
     rebooted = run(node, via, vmid=200, state="restarted")
     assert [a["kind"] for a in rebooted["actions"]] == ["reboot"] and rebooted["changed"]
+
+
+def test_a_clone_whose_config_write_fails_is_removed(node, via):
+    make_template(node)
+    node.fail_next("update_vm", message="simulated failure")
+    with pytest.raises(LxcriError) as err:
+        run(node, via, vmid=206, node="pve", clone={"source": 900}, memory=2048)
+    assert "simulated failure" in err.value.msg and err.value.details["failed_action"]["kind"] == "set"
+    assert err.value.details["cleanup"] == "removed the half-created VM 206" and node.vm_conf_text(206) is None
+    assert node.vm_conf_text(900) is not None
+
+
+def test_a_failed_create_leaves_nothing_behind(node, via):
+    node.fail_next("create_vm", message="simulated failure")
+    with pytest.raises(LxcriError) as err:
+        run(node, via, **vm())
+    assert err.value.details["cleanup"] in ("nothing left behind", "removed the half-created VM 200") and node.vm_conf_text(200) is None
