@@ -31,18 +31,18 @@ PLAYBOOK = """
     PATH: "{bindir}:{path}"
     PVESIM_STATE_DIR: "{state}"
   tasks:
-    - name: Warm up (module cache, first pct call)
-      lxcri.containers.pve_container: {{vmid: {vmid}, transport: pct, memory: 256, state: started}}
+    - name: Warm up (module cache, first call)
+      {module}: {warmup}
     - name: Start timing the module
       ansible.builtin.set_fact: {{t0: "{{{{ now().timestamp() }}}}"}}
-    - name: No-op pve_container on the running CT
-      lxcri.containers.pve_container: {{vmid: {vmid}, transport: pct, memory: 256, cores: 1, tags: [bench], state: started}}
+    - name: No-op module run on the running guest
+      {module}: {noop}
       loop: "{{{{ range({runs}) | list }}}}"
       register: noop
     - name: Start timing the command
       ansible.builtin.set_fact: {{t1: "{{{{ now().timestamp() }}}}"}}
-    - name: Baseline pct config
-      ansible.builtin.command: pct config {vmid}
+    - name: Baseline command
+      ansible.builtin.command: {command}
       changed_when: false
       loop: "{{{{ range({runs}) | list }}}}"
     - name: Stop timing
@@ -130,8 +130,11 @@ def main():
                         "--cores", "1", "--tags", "bench"], check=True, env=env, stdout=subprocess.DEVNULL)
         subprocess.run([pct, "start", str(args.vmid)], check=True, env=env, stdout=subprocess.DEVNULL)
         try:
-            figures = run_timed_playbook(PLAYBOOK.format(bindir=bindir, path=os.environ.get("PATH", ""), state=state, vmid=args.vmid,
-                                                         runs=args.runs), env, work)
+            ct = "{vmid: %d, transport: pct, memory: 256%s, state: started}"
+            figures = run_timed_playbook(PLAYBOOK.format(bindir=bindir, path=os.environ.get("PATH", ""), state=state, runs=args.runs,
+                                                         module="lxcri.containers.pve_container", warmup=ct % (args.vmid, ""),
+                                                         noop=ct % (args.vmid, ", cores: 1, tags: [bench]"), command="pct config %d" % args.vmid),
+                                         env, work)
         finally:
             subprocess.run([pct, "stop", str(args.vmid)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 

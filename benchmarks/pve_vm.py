@@ -22,39 +22,9 @@ import sys
 
 # The sibling benchmark's harness (throw-away pvesim node, timed playbook, table).
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pve_container import report, run_timed_playbook, sim_node
+from pve_container import PLAYBOOK, report, run_timed_playbook, sim_node
 
 VM = "{vmid: %d, transport: qm, name: bench, memory: 512, cores: 1, tags: [bench], net: [{bridge: vmbr0}], state: started}"
-
-PLAYBOOK = """
-- hosts: localhost
-  gather_facts: false
-  environment:
-    PATH: "{bindir}:{path}"
-    PVESIM_STATE_DIR: "{state}"
-  tasks:
-    - name: Warm up (module cache, first qm call)
-      lxcri.containers.pve_vm: {vm}
-    - name: Start timing the module
-      ansible.builtin.set_fact: {{t0: "{{{{ now().timestamp() }}}}"}}
-    - name: No-op pve_vm on the running VM
-      lxcri.containers.pve_vm: {vm}
-      loop: "{{{{ range({runs}) | list }}}}"
-      register: noop
-    - name: Start timing the command
-      ansible.builtin.set_fact: {{t1: "{{{{ now().timestamp() }}}}"}}
-    - name: Baseline qm config
-      ansible.builtin.command: qm config {vmid}
-      changed_when: false
-      loop: "{{{{ range({runs}) | list }}}}"
-    - name: Stop timing
-      ansible.builtin.set_fact: {{t2: "{{{{ now().timestamp() }}}}"}}
-    - name: Figures
-      ansible.builtin.debug:
-        msg: "BENCH {{{{ {{'module': (t1 | float) - (t0 | float), 'command': (t2 | float) - (t1 | float),
-                'changed': noop.results | selectattr('changed') | list | length,
-                'reads': noop.results[0].reads | length}} | to_json }}}}"
-"""
 
 
 def main():
@@ -70,7 +40,8 @@ def main():
         subprocess.run([qm, "start", str(args.vmid)], check=True, env=env, stdout=subprocess.DEVNULL)
         try:
             figures = run_timed_playbook(PLAYBOOK.format(bindir=bindir, path=os.environ.get("PATH", ""), state=env["PVESIM_STATE_DIR"],
-                                                         vmid=args.vmid, runs=args.runs, vm=VM % args.vmid), env, work)
+                                                         runs=args.runs, module="lxcri.containers.pve_vm", warmup=VM % args.vmid,
+                                                         noop=VM % args.vmid, command="qm config %d" % args.vmid), env, work)
         finally:
             subprocess.run([qm, "stop", str(args.vmid)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 

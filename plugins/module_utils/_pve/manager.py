@@ -192,6 +192,16 @@ class GuestManager:
         except LxcriError as exc:
             return "could not remove the half-created %s %s: %s" % (self.word, vmid, exc.msg)
 
+    def _warn_unconverged(self, plan_config, final, desired, vmid):
+        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
+        try:
+            left = plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
+        except LxcriError:
+            return
+        if not left.empty:
+            self.warn("%s %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
+                      % (self.word, vmid, ", ".join(sorted(list(left.set) + list(left.delete) + [d for d, _s in left.resize]))))
+
     def _transition(self, plan, vmid, node, state, running, is_template, predicted_pending, reread_pending):
         """The run-state part of an update: start, stop, reboot, convert to a template, and ``apply_pending: restart``.
 
@@ -413,16 +423,9 @@ class Manager(GuestManager):
         return shown
 
     def _check_converged(self, final, desired, vmid):
-        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
         desired = dict(desired)
         desired.pop("unprivileged", None)
-        try:
-            left = pve_plan.plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
-        except LxcriError:
-            return
-        if not left.empty:
-            self.warn("CT %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
-                      % (vmid, ", ".join(sorted(c.key for c in left.changes) + [d for d, _s in left.resize])))
+        self._warn_unconverged(pve_plan.plan_config, final, desired, vmid)
 
     def _result(self, plan, vmid, node, status, config_flat, restart_required, created=False, template=False, lxc=None, pending=None):
         for warning in getattr(self.t, "warnings", []):

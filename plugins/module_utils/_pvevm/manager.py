@@ -130,7 +130,7 @@ class VmManager(GuestManager):
         if found is None:
             return expected
         final = model.from_raw(found[0])
-        self._check_converged(final, desired, vmid)
+        self._warn_unconverged(vm_plan.plan_config, final, desired, vmid)
         return final
 
     # -- update -----------------------------------------------------------------------------------
@@ -170,22 +170,12 @@ class VmManager(GuestManager):
                 final = model.from_raw(found[0])
                 predicted_pending = set(found[1])
                 restart_required = running and not restarted and bool(predicted_pending)
-                self._check_converged(final, desired, vmid)
+                self._warn_unconverged(vm_plan.plan_config, final, desired, vmid)
         result = self._result(plan, vmid, node, "running" if running else "stopped", final, restart_required, template=is_template,
                               pending=sorted(predicted_pending) if restart_required else [])
         # Written to the config at once, but a running guest sees them only when its cloud-init drive is regenerated.
         result["cloudinit_changed"] = delta.cloudinit_keys if running and not restarted else []
         return result
-
-    def _check_converged(self, final, desired, vmid):
-        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
-        try:
-            left = vm_plan.plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
-        except LxcriError:
-            return
-        if not left.empty:
-            self.warn("VM %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
-                      % (vmid, ", ".join(sorted(list(left.set) + list(left.delete) + [d for d, _s in left.resize]))))
 
     def _result(self, plan, vmid, node, status, config_flat, restart_required, template=False, pending=None):
         for warning in self.t.warnings:
