@@ -83,6 +83,10 @@ class VmManager(GuestManager):
     def _clone(self, vmid, node, rows, spec, desired, state):
         source_row = dict(vm_plan.find_clone_source(spec, rows))
         source_node = source_row.get("node") or node
+        if node and source_node and node != source_node:
+            # clone_vm's 'target' (another node) needs shared storage or a migration: not done here.
+            raise errors.invalid_argument("node", "clone.source %s is on node %s; the clone is made on the same node, so set node: %s"
+                                          % (source_row["vmid"], source_node, source_node))
         node = node or source_node
         self._need_node(node)
         # qm list does not show the template flag: the source's config does.
