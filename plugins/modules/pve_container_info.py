@@ -92,34 +92,8 @@ reads:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.runner import run_module
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import model
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, make_transport
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import split_public
-
-
-def query(transport, params):
-    rows = transport.list()
-    want_tags = set(ps.parse_tags(params.get("tags"))) if params.get("tags") else set()
-    containers = []
-    for row in sorted(rows, key=lambda r: r["vmid"]):
-        if params.get("vmid") is not None and row["vmid"] != params["vmid"]:
-            continue
-        if params.get("hostname") and row.get("name") != params["hostname"]:
-            continue
-        if params.get("node") and row.get("node") and row["node"] != params["node"]:
-            continue
-        raw, lxc = transport.read_config(row["vmid"], row.get("node"))
-        flat = model.from_raw(raw)
-        if want_tags and not want_tags <= set(flat.get("tags") or []):
-            continue
-        config, extra = split_public(flat, lxc)
-        unmanaged = dict((k, v) for k, v in raw.items() if model.value_from_raw(k, v) is None and k not in ("digest", "lock"))
-        unmanaged.update(extra)
-        unmanaged.pop("template", None)
-        containers.append({"vmid": row["vmid"], "node": row.get("node"), "status": row.get("status"), "lock": row.get("lock") or raw.get("lock"),
-                           "template": bool(flat.get("template")), "config": config, "unmanaged": unmanaged})
-    return containers
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import query
 
 
 def converge(module):

@@ -11,9 +11,10 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_ap
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport
 
 
-def connection_spec():
+def connection_spec(cli="pct"):
+    """The connection options; ``cli`` is the node command of the guest type (``pct`` for CTs, ``qm`` for VMs)."""
     return dict(
-        transport=dict(type="str", default="auto", choices=["auto", "pct", "api"]),
+        transport=dict(type="str", default="auto", choices=["auto", cli, "api"]),
         node=dict(type="str"),
         api_host=dict(type="str", fallback=(env_fallback, ["PROXMOX_HOST"])),
         api_port=dict(type="int", fallback=(env_fallback, ["PROXMOX_PORT"])),
@@ -90,13 +91,14 @@ def container_spec():
     )
 
 
-def make_transport(module, timeout=300):
+def make_transport(module, timeout=300, cli_class=PctTransport, api_class=ApiTransport):
+    """``transport: auto`` is the node command (``cli_class.tool``) where it exists, else the API."""
     params = dict(module.params)
     if params.get("validate_certs") is None:
         params["validate_certs"] = True
     choice = params.get("transport") or "auto"
     if choice == "auto":
-        choice = "pct" if module.get_bin_path("pct", required=False) else "api"
-    if choice == "pct":
-        return PctTransport(module, node=params.get("node"), timeout=timeout)
-    return ApiTransport(params, node=params.get("node"), timeout=timeout)
+        choice = cli_class.tool if module.get_bin_path(cli_class.tool, required=False) else "api"
+    if choice == cli_class.tool:
+        return cli_class(module, node=params.get("node"), timeout=timeout)
+    return api_class(params, node=params.get("node"), timeout=timeout)

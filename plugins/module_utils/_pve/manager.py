@@ -13,6 +13,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.executor 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
 SECRET_KEYS = ("password",)
 # Keys of the canonical config that the module accepts as options (the info module returns only these in ``config``).
@@ -55,7 +56,56 @@ def validate_params(params):
         raise errors.invalid_argument("ostemplate", "expected a volume id such as local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst")
 
 
-class Manager:
+def query_guests(transport, params, name_key, read, value_from_raw):
+    """What the info modules return: the guests matching ``vmid``/``<name_key>``/``node``/``tags``, sorted by vmid, each
+    with its config in its module's input shape.  ``read(row)`` gives ``(raw, flat, config, extra)`` of one guest; the
+    raw keys its model drops (``value_from_raw`` None) and ``extra`` are ``unmanaged``."""
+    want_tags = set(ps.parse_tags(params.get("tags"))) if params.get("tags") else set()
+    guests = []
+    for row in sorted(transport.list(), key=lambda r: r["vmid"]):
+        if params.get("vmid") is not None and row["vmid"] != params["vmid"]:
+            continue
+        if params.get(name_key) and row.get("name") != params[name_key]:
+            continue
+        if params.get("node") and row.get("node") and row["node"] != params["node"]:
+            continue
+        raw, flat, config, extra = read(row)
+        if want_tags and not want_tags <= set(flat.get("tags") or []):
+            continue
+        unmanaged = dict((k, v) for k, v in raw.items() if value_from_raw(k, v) is None and k not in ("digest", "lock"))
+        unmanaged.update(extra)
+        unmanaged.pop("template", None)
+        guests.append({"vmid": row["vmid"], "node": row.get("node"), "status": row.get("status"), "lock": row.get("lock") or raw.get("lock"),
+                       "template": bool(flat.get("template")), "config": config, "unmanaged": unmanaged})
+    return guests
+
+
+def query(transport, params):
+    """``pve_container_info``: the containers matching the filters."""
+    def read(row):
+        raw, lxc = transport.read_config(row["vmid"], row.get("node"))
+        flat = model.from_raw(raw)
+        return (raw, flat) + split_public(flat, lxc)
+
+    return query_guests(transport, params, "hostname", read, model.value_from_raw)
+
+
+class Located:
+    """The guest a run acts on as found: ``current`` (canonical pending view) is None when it does not exist."""
+
+    __slots__ = ("vmid", "node", "current", "pending", "digest", "status")
+
+    def __init__(self, vmid, node, current, pending, digest, status):
+        self.vmid, self.node, self.current, self.pending, self.digest, self.status = vmid, node, current, pending, digest, status
+
+
+class GuestManager:
+    """What converging a CT and a VM share: the executor wiring, finding the guest, stopping it, the run-state
+    transitions, and removing a half-made guest.  ``word`` (CT/VM) and ``name_key`` (hostname/name) differ."""
+
+    word = "CT"
+    name_key = "hostname"
+
     def __init__(self, transport, params, check_mode=False, warn=None):
         self.t = transport
         self.p = params
@@ -84,21 +134,114 @@ class Manager:
 
     def _find(self, rows):
         vmid = self.p.get("vmid")
-        hostname = self.p.get("hostname")
+        name = self.p.get(self.name_key)
         node = self.p.get("node")
         if vmid is not None:
             matches = [row for row in rows if row["vmid"] == vmid]
         else:
-            matches = [row for row in rows if row.get("name") == hostname and (node is None or row.get("node") == node)]
+            matches = [row for row in rows if row.get("name") == name and (node is None or row.get("node") == node)]
             if len(matches) > 1:
-                raise LxcriError("hostname %s matches several containers (vmids %s); give vmid" % (hostname, ", ".join(str(r["vmid"]) for r in matches)),
+                raise LxcriError("%s %s matches several guests (vmids %s); give vmid" % (self.name_key, name, ", ".join(str(r["vmid"]) for r in matches)),
                                  errors.CONFLICT, details={"vmids": [r["vmid"] for r in matches]})
         if not matches:
             return None
         entry = matches[0]
         if node and entry.get("node") and entry["node"] != node:
-            raise LxcriError("CT %s exists on node %s, not on node %s" % (entry["vmid"], entry["node"], node), errors.CONFLICT)
+            raise LxcriError("%s %s exists on node %s, not on node %s" % (self.word, entry["vmid"], entry["node"], node), errors.CONFLICT)
         return entry
+
+    def _locate(self, rows, from_raw):
+        """Find the guest in the listing and read its pending view (``from_raw`` canonicalises it): a ``Located``."""
+        entry = self._find(rows)
+        node = self.p.get("node") or (entry or {}).get("node") or self.t.node
+        found = self.t.read(entry["vmid"], node) if entry is not None else None
+        if found is None:
+            return Located(self.p.get("vmid"), node, None, set(), None, "absent")
+        raw, pending, digest = found
+        if entry.get("stale"):
+            entry.update(self.t.status(entry["vmid"], node))
+        return Located(entry["vmid"], node, from_raw(raw), pending, digest, entry.get("status") or "unknown")
+
+    def _stop(self, plan, vmid, node):
+        if self.p.get("force_stop"):
+            self._do(plan, "stop", "stop %s %s" % (self.word, vmid), self.t.stop, vmid, vmid=vmid, node=node)
+        else:
+            self._do(plan, "shutdown", "shut down %s %s" % (self.word, vmid), self.t.shutdown, vmid, vmid=vmid, timeout=self.timeout, node=node)
+
+    def _failed_create(self, exc, vmid, node, created):
+        """Say in ``exc`` what became of a create that failed: removed, or left alone while its task may still run."""
+        if exc.error_kind == errors.TIMEOUT:
+            # The task may still be running: removing its guest now would race with it.
+            exc.details["cleanup"] = ("not attempted: '%s' may still be running; check %s %s (%s status %s / the task) "
+                                      "and remove it with state: absent if it is unwanted"
+                                      % ((exc.details.get("failed_action") or {}).get("description") or "create %s %s" % (self.word, vmid),
+                                         self.word, vmid, "pct" if self.word == "CT" else "qm", vmid))
+        elif not self.check and (created or exc.error_kind != errors.CONFLICT):
+            # The module's promise: a create that fails halfway leaves no guest behind.
+            exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
+
+    def _cleanup_failed_create(self, vmid, node):
+        """A create that failed halfway must leave no guest behind (but never touch one we did not make)."""
+        try:
+            if self.t.read(vmid, node) is None:
+                return "nothing left behind"
+            if (self.t.status(vmid, node) or {}).get("status") == "running":
+                self.t.stop(vmid=vmid, node=node, check=False)
+            self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
+            return "removed the half-created %s %s" % (self.word, vmid)
+        except LxcriError as exc:
+            return "could not remove the half-created %s %s: %s" % (self.word, vmid, exc.msg)
+
+    def _warn_unconverged(self, plan_config, final, desired, vmid):
+        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
+        try:
+            left = plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
+        except LxcriError:
+            return
+        if not left.empty:
+            self.warn("%s %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
+                      % (self.word, vmid, ", ".join(sorted(list(left.set) + list(left.delete) + [d for d, _s in left.resize]))))
+
+    def _transition(self, plan, vmid, node, state, running, is_template, predicted_pending, reread_pending):
+        """The run-state part of an update: start, stop, reboot, convert to a template, and ``apply_pending: restart``.
+
+        ``reread_pending()`` gives the keys pending after this run's writes (called only when something was written).
+        Returns ``(running, restarted, is_template, predicted_pending)``.
+        """
+        restarted = False
+        if state in ("started", "restarted") and is_template:
+            raise LxcriError("%s %s is a template; templates cannot be started (state: %s)" % (self.word, vmid, state), errors.CONFLICT)
+        if state == "started" and not running:
+            self._do(plan, "start", "start %s %s" % (self.word, vmid), self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "stopped" and running:
+            self._stop(plan, vmid, node)
+            running = False
+        elif state == "restarted":
+            if running:
+                self._do(plan, "reboot", "reboot %s %s" % (self.word, vmid), self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+            else:
+                self._do(plan, "start", "start %s %s" % (self.word, vmid), self.t.start, vmid, vmid=vmid, node=node)
+            running, restarted = True, True
+        elif state == "template" and not is_template:
+            if running:
+                self._stop(plan, vmid, node)
+                running = False
+            self._do(plan, "template", "convert %s %s to a template" % (self.word, vmid), self.t.template, vmid, vmid=vmid, node=node)
+            is_template = True
+
+        if running and not restarted and self.p.get("apply_pending") == "restart":
+            if not self.check and plan.changed:
+                predicted_pending = reread_pending(predicted_pending)
+            if predicted_pending:
+                self._do(plan, "reboot", "reboot %s %s to apply pending %s" % (self.word, vmid, ", ".join(sorted(predicted_pending))),
+                         self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
+                restarted = True
+        return running, restarted, is_template, predicted_pending
+
+
+class Manager(GuestManager):
+    """Converge one container."""
 
     # -- main ------------------------------------------------------------------------------
     def run(self):
@@ -111,29 +254,16 @@ class Manager:
         state = params.get("state") or "present"
 
         rows = self.t.list()
-        entry = self._find(rows)
-        node = params.get("node") or (entry or {}).get("node") or self.t.node
-        current = None
-        pending = set()
-        digest = None
+        guest = self._locate(rows, model.from_raw)
+        vmid, node = guest.vmid, guest.node
         lxc_current = None
-        if entry is not None:
-            found = self.t.read(entry["vmid"], node)
-            if found is not None:
-                raw, pending, digest = found
-                current = model.from_raw(raw)
-                if lxc_desired is not None:
-                    lxc_current = self.t.read_lxc(entry["vmid"], node)
-            else:
-                entry = None
-        vmid = entry["vmid"] if entry else params.get("vmid")
-        if entry is not None and entry.get("stale"):
-            entry.update(self.t.status(vmid, node))
-        status = (entry or {}).get("status") or ("absent" if entry is None else "unknown")
+        if guest.current is not None and lxc_desired is not None:
+            lxc_current = self.t.read_lxc(vmid, node)
+        current, pending, digest, status = guest.current, guest.pending, guest.digest, guest.status
 
         if state == "absent":
             return self._absent(vmid, node, current, status)
-        if entry is None:
+        if current is None:
             return self._create(vmid, node, desired, lxc_desired, state)
         return self._update(vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state)
 
@@ -195,14 +325,7 @@ class Manager:
             elif state == "template":
                 self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
         except LxcriError as exc:
-            if exc.error_kind == errors.TIMEOUT:
-                # The task may still be running: removing its CT now would race with it.
-                exc.details["cleanup"] = ("not attempted: '%s' may still be running; check CT %s (pct status %s / the task) "
-                                          "and remove it with state: absent if it is unwanted"
-                                          % ((exc.details.get("failed_action") or {}).get("description") or "create CT %s" % vmid, vmid, vmid))
-            elif not self.check and (created or exc.error_kind != errors.CONFLICT):
-                # The module's promise: a create that fails halfway leaves no CT behind.
-                exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
+            self._failed_create(exc, vmid, node, created)
             raise
         if not self.check:
             found = self.t.read(vmid, node)
@@ -210,18 +333,6 @@ class Manager:
                 config = model.from_raw(found[0])
                 self._check_converged(config, desired, vmid)
         return self._result(plan, vmid, node, status, config, False, created=True, lxc=lxc_desired)
-
-    def _cleanup_failed_create(self, vmid, node):
-        """A create that failed halfway must leave no CT behind (but never touch a CT we did not make)."""
-        try:
-            if self.t.read(vmid, node) is None:
-                return "nothing left behind"
-            if (self.t.status(vmid, node) or {}).get("status") == "running":
-                self.t.stop(vmid=vmid, node=node, check=False)
-            self.t.destroy(vmid=vmid, purge=True, node=node, check=False)
-            return "removed the half-created CT %s" % vmid
-        except LxcriError as exc:
-            return "could not remove the half-created CT %s: %s" % (vmid, exc.msg)
 
     def _deny_root_only(self, changes, current):
         found = pve_plan.root_only_changes(changes, current)
@@ -281,39 +392,15 @@ class Manager:
             if lxc_changed:
                 predicted_pending.add("lxc")
 
-        # Run-state transitions.
-        restarted = False
-        if state in ("started", "restarted") and is_template:
-            raise LxcriError("CT %s is a template; templates cannot be started (state: %s)" % (vmid, state), errors.CONFLICT)
-        if state == "started" and not running:
-            self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
-            running, restarted = True, True
-        elif state == "stopped" and running:
-            self._stop(plan, vmid, node)
-            running = False
-        elif state == "restarted":
-            if running:
-                self._do(plan, "reboot", "reboot CT %s" % vmid, self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
-            else:
-                self._do(plan, "start", "start CT %s" % vmid, self.t.start, vmid, vmid=vmid, node=node)
-            running, restarted = True, True
-        elif state == "template" and not is_template:
-            if running:
-                self._stop(plan, vmid, node)
-                running = False
-            self._do(plan, "template", "convert CT %s to a template" % vmid, self.t.template, vmid, vmid=vmid, node=node)
-            is_template = True
+        def reread_pending(predicted):
+            found = self.t.read(vmid, node)
+            pending_now = set(found[1]) if found else predicted
+            if lxc_changed:
+                pending_now.add("lxc")
+            return pending_now
 
-        if running and not restarted and params.get("apply_pending") == "restart":
-            if not self.check and plan.changed:
-                found = self.t.read(vmid, node)
-                predicted_pending = set(found[1]) if found else predicted_pending
-                if lxc_changed:
-                    predicted_pending.add("lxc")
-            if predicted_pending:
-                self._do(plan, "reboot", "reboot CT %s to apply pending %s" % (vmid, ", ".join(sorted(predicted_pending))),
-                         self.t.reboot, vmid, vmid=vmid, timeout=self.timeout, node=node)
-                restarted = True
+        running, restarted, is_template, predicted_pending = self._transition(plan, vmid, node, state, running, is_template,
+                                                                              predicted_pending, reread_pending)
 
         if password_update:
             self._do(plan, "password", "set root password/authorized_keys inside CT %s" % vmid, self._password, vmid, vmid=vmid, node=node)
@@ -335,23 +422,10 @@ class Manager:
         shown = self.t.set_password(vmid, password=self.p.get("password"), ssh_public_keys=self.p.get("ssh_public_keys"), node=node, check=check)
         return shown
 
-    def _stop(self, plan, vmid, node):
-        if self.p.get("force_stop"):
-            self._do(plan, "stop", "stop CT %s" % vmid, self.t.stop, vmid, vmid=vmid, node=node)
-        else:
-            self._do(plan, "shutdown", "shut down CT %s" % vmid, self.t.shutdown, vmid, vmid=vmid, timeout=self.timeout, node=node)
-
     def _check_converged(self, final, desired, vmid):
-        """After applying, the re-read config must match; say so when Proxmox normalised something differently."""
         desired = dict(desired)
         desired.pop("unprivileged", None)
-        try:
-            left = pve_plan.plan_config(final, desired, exclusive=bool(self.p.get("exclusive")))
-        except LxcriError:
-            return
-        if not left.empty:
-            self.warn("CT %s: after applying, Proxmox reports %s different from what was requested; the next run will try again"
-                      % (vmid, ", ".join(sorted(c.key for c in left.changes) + [d for d, _s in left.resize])))
+        self._warn_unconverged(pve_plan.plan_config, final, desired, vmid)
 
     def _result(self, plan, vmid, node, status, config_flat, restart_required, created=False, template=False, lxc=None, pending=None):
         for warning in getattr(self.t, "warnings", []):

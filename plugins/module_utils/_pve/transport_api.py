@@ -86,8 +86,14 @@ def _bool_to_int(params):
     return dict((k, (1 if v else 0) if isinstance(v, bool) else v) for k, v in params.items())
 
 
-class ApiTransport:
+class ApiGuestTransport:
+    """The REST calls CTs and VMs share: ``/nodes/{node}/<guest>/...`` mirror each other (``lxc``/``qemu``)."""
+
     name = "api"
+    guest = "lxc"
+    word = "CT"
+    template_task = "vztemplate"
+    secret_params = ("password",)
     supports_raw_lxc = False
     supports_password_update = False
 
@@ -175,7 +181,7 @@ class ApiTransport:
         shown = [method, "/api2/json" + path]
         for key in sorted(params or {}):
             value = params[key]
-            shown.append("%s=%s" % (key, HIDDEN if key in ("password",) else value))
+            shown.append("%s=%s" % (key, HIDDEN if key in self.secret_params else value))
         return shown
 
     # -- reads --------------------------------------------------------------------------
@@ -191,11 +197,11 @@ class ApiTransport:
         10 s stale; such rows are marked ``stale`` so the caller re-reads the status.
         """
         if self.node:
-            rows = self._call("GET", "/nodes/%s/lxc" % self.node, "listing containers on node %s" % self.node, read=True) or []
+            rows = self._call("GET", "/nodes/%s/%s" % (self.node, self.guest), "listing %ss on node %s" % (self.word, self.node), read=True) or []
             stale = False
         else:
-            rows = [row for row in self._call("GET", "/cluster/resources", "listing containers", read=True, type="vm") or []
-                    if row.get("type") == "lxc"]
+            rows = [row for row in self._call("GET", "/cluster/resources", "listing %ss" % self.word, read=True, type="vm") or []
+                    if row.get("type") == self.guest]
             stale = True
         result = []
         for row in rows:
@@ -205,15 +211,15 @@ class ApiTransport:
         return result
 
     def status(self, vmid, node=None):
-        """Live status of one CT (``status/current``): {status, lock}."""
-        current = self._call("GET", "/nodes/%s/lxc/%s/status/current" % (self._node(node), vmid), "reading the status of CT %s" % vmid,
+        """Live status of one guest (``status/current``): {status, lock}."""
+        current = self._call("GET", "/nodes/%s/%s/%s/status/current" % (self._node(node), self.guest, vmid), "reading the status of %s %s" % (self.word, vmid),
                              read=True) or {}
         return {"status": current.get("status"), "lock": current.get("lock") or None}
 
     def read(self, vmid, node=None):
-        path = "/nodes/%s/lxc/%s/pending" % (self._node(node), vmid)
+        path = "/nodes/%s/%s/%s/pending" % (self._node(node), self.guest, vmid)
         try:
-            items = self._call("GET", path, "reading CT %s" % vmid, read=True)
+            items = self._call("GET", path, "reading %s %s" % (self.word, vmid), read=True)
         except LxcriError as exc:
             if exc.error_kind == errors.NOT_FOUND:
                 return None
@@ -221,38 +227,19 @@ class ApiTransport:
         view, pending, digest = model.parse_pending_api(items)
         return view, pending, digest
 
+    def get_config(self, vmid, node=None):
+        """``GET …/config``: the raw config with pending values merged, and its ``digest``."""
+        return dict(self._call("GET", "/nodes/%s/%s/%s/config" % (self._node(node), self.guest, vmid), "reading %s %s" % (self.word, vmid),
+                               read=True) or {})
+
     def read_digest(self, vmid, node=None):
-        config = self._call("GET", "/nodes/%s/lxc/%s/config" % (self._node(node), vmid), "reading CT %s" % vmid, read=True)
-        return (config or {}).get("digest")
-
-    def read_lxc(self, vmid, node=None):
-        return self.read_config(vmid, node)[1]
-
-    def read_config(self, vmid, node=None):
-        """``GET …/config`` (pending values merged): (raw dict, raw lxc list)."""
-        config = dict(self._call("GET", "/nodes/%s/lxc/%s/config" % (self._node(node), vmid), "reading CT %s" % vmid, read=True) or {})
-        lxc = [list(item) for item in config.pop("lxc", None) or []]
-        config.pop("digest", None)
-        return config, lxc
+        return self.get_config(vmid, node).get("digest")
 
     def nextid(self):
         value = self._call("GET", "/cluster/nextid", "reading the next free vmid", read=True)
         return int(value)
 
     # -- mutating operations ---------------------------------------------------------------
-    def create(self, vmid, ostemplate, params, password=None, ssh_public_keys=None, node=None, check=False):
-        node = self._node(node)
-        body = dict(params, vmid=vmid, ostemplate=ostemplate)
-        if password is not None:
-            body["password"] = password
-        if ssh_public_keys is not None:
-            body["ssh-public-keys"] = ssh_public_keys
-        path = "/nodes/%s/lxc" % node
-        if not check:
-            upid = self._call("POST", path, "creating CT %s" % vmid, **body)
-            self._wait(upid, "creating CT %s" % vmid, node=node)
-        return self._shown("POST", path, body)
-
     def update(self, vmid, values, delete, digest=None, node=None, check=False):
         node = self._node(node)
         body = dict(values)
@@ -260,25 +247,25 @@ class ApiTransport:
             body["delete"] = ",".join(sorted(delete))
         if digest:
             body["digest"] = digest
-        path = "/nodes/%s/lxc/%s/config" % (node, vmid)
+        path = "/nodes/%s/%s/%s/config" % (node, self.guest, vmid)
         if not check:
-            self._call("PUT", path, "updating CT %s" % vmid, **body)
+            self._call("PUT", path, "updating %s %s" % (self.word, vmid), **body)
         return self._shown("PUT", path, body)
 
     def resize(self, vmid, disk, size, node=None, check=False):
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s/resize" % (node, vmid)
+        path = "/nodes/%s/%s/%s/resize" % (node, self.guest, vmid)
         if not check:
-            upid = self._call("PUT", path, "resizing %s of CT %s" % (disk, vmid), disk=disk, size=size)
-            self._wait(upid, "resizing %s of CT %s" % (disk, vmid), node=node)
+            upid = self._call("PUT", path, "resizing %s of %s %s" % (disk, self.word, vmid), disk=disk, size=size)
+            self._wait(upid, "resizing %s of %s %s" % (disk, self.word, vmid), node=node)
         return self._shown("PUT", path, {"disk": disk, "size": size})
 
     def _status(self, vmid, action, node, check, timeout=None, **body):
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s/status/%s" % (node, vmid, action)
+        path = "/nodes/%s/%s/%s/status/%s" % (node, self.guest, vmid, action)
         if not check:
-            upid = self._call("POST", path, "%s CT %s" % (action, vmid), **body)
-            self._wait(upid, "%s of CT %s" % (action, vmid), timeout=timeout, node=node)
+            upid = self._call("POST", path, "%s %s %s" % (action, self.word, vmid), **body)
+            self._wait(upid, "%s of %s %s" % (action, self.word, vmid), timeout=timeout, node=node)
         return self._shown("POST", path, body)
 
     def start(self, vmid, node=None, check=False):
@@ -286,11 +273,11 @@ class ApiTransport:
 
     def shutdown(self, vmid, timeout, node=None, check=False):
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s/status/shutdown" % (node, vmid)
+        path = "/nodes/%s/%s/%s/status/shutdown" % (node, self.guest, vmid)
         body = {"timeout": int(timeout), "forceStop": 1}
         if not check:
-            upid = self._call("POST", path, "shutdown CT %s" % vmid, **body)
-            self._wait(upid, "shutdown of CT %s" % vmid, timeout=timeout + 30, node=node)
+            upid = self._call("POST", path, "shutdown %s %s" % (self.word, vmid), **body)
+            self._wait(upid, "shutdown of %s %s" % (self.word, vmid), timeout=timeout + 30, node=node)
         return self._shown("POST", path, body)
 
     def stop(self, vmid, node=None, check=False):
@@ -298,33 +285,33 @@ class ApiTransport:
 
     def reboot(self, vmid, timeout, node=None, check=False):
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s/status/reboot" % (node, vmid)
+        path = "/nodes/%s/%s/%s/status/reboot" % (node, self.guest, vmid)
         body = {"timeout": int(timeout)}
         if not check:
-            upid = self._call("POST", path, "reboot CT %s" % vmid, **body)
-            self._wait(upid, "reboot of CT %s" % vmid, timeout=timeout + 60, node=node)
+            upid = self._call("POST", path, "reboot %s %s" % (self.word, vmid), **body)
+            self._wait(upid, "reboot of %s %s" % (self.word, vmid), timeout=timeout + 60, node=node)
         return self._shown("POST", path, body)
 
     def destroy(self, vmid, purge, node=None, check=False):
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s" % (node, vmid)
+        path = "/nodes/%s/%s/%s" % (node, self.guest, vmid)
         body = {"purge": 1} if purge else {}
         if not check:
-            upid = self._call("DELETE", path, "destroying CT %s" % vmid, **body)
-            self._wait(upid, "destroying CT %s" % vmid, node=node)
+            upid = self._call("DELETE", path, "destroying %s %s" % (self.word, vmid), **body)
+            self._wait(upid, "destroying %s %s" % (self.word, vmid), node=node)
         return self._shown("DELETE", path, body)
 
     def template(self, vmid, node=None, check=False):
         """``POST …/template`` forks a ``vztemplate`` worker but returns null (no UPID): find the task and wait for it."""
         node = self._node(node)
-        path = "/nodes/%s/lxc/%s/template" % (node, vmid)
+        path = "/nodes/%s/%s/%s/template" % (node, self.guest, vmid)
         if not check:
-            what = "converting CT %s to a template" % vmid
+            what = "converting %s %s to a template" % (self.word, vmid)
             started = int(time.time()) - 5
             # the tasks there were before: an earlier (failed) conversion within the same second must not be taken for this one
-            earlier = {task.get("upid") for task in self._tasks(node, vmid, "vztemplate")}
+            earlier = {task.get("upid") for task in self._tasks(node, vmid, self.template_task)}
             result = self._call("POST", path, what)
-            upid = result if str(result or "").startswith("UPID:") else self._find_task(node, vmid, "vztemplate", started, earlier)
+            upid = result if str(result or "").startswith("UPID:") else self._find_task(node, vmid, self.template_task, started, earlier)
             if upid:
                 self._wait(upid, what, node=node)
             else:
@@ -344,8 +331,35 @@ class ApiTransport:
     def _poll_template(self, vmid, node, what):
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
-            current = self._call("GET", "/nodes/%s/lxc/%s/status/current" % (node, vmid), what) or {}
+            current = self._call("GET", "/nodes/%s/%s/%s/status/current" % (node, self.guest, vmid), what) or {}
             if str(current.get("template") or "0") in ("1", "True", "true"):
                 return
             (self._sleep or time.sleep)(1)
         raise LxcriError("%s did not finish within timeout=%ss (no task found to follow)" % (what, self.timeout), errors.TIMEOUT)
+
+
+class ApiTransport(ApiGuestTransport):
+    """CTs over the API: the shared calls plus the ostemplate create and the raw ``lxc.*`` keys (read only)."""
+
+    def read_lxc(self, vmid, node=None):
+        return self.read_config(vmid, node)[1]
+
+    def read_config(self, vmid, node=None):
+        """``GET …/config`` (pending values merged): (raw dict, raw lxc list)."""
+        config = self.get_config(vmid, node)
+        lxc = [list(item) for item in config.pop("lxc", None) or []]
+        config.pop("digest", None)
+        return config, lxc
+
+    def create(self, vmid, ostemplate, params, password=None, ssh_public_keys=None, node=None, check=False):
+        node = self._node(node)
+        body = dict(params, vmid=vmid, ostemplate=ostemplate)
+        if password is not None:
+            body["password"] = password
+        if ssh_public_keys is not None:
+            body["ssh-public-keys"] = ssh_public_keys
+        path = "/nodes/%s/lxc" % node
+        if not check:
+            upid = self._call("POST", path, "creating %s %s" % (self.word, vmid), **body)
+            self._wait(upid, "creating %s %s" % (self.word, vmid), node=node)
+        return self._shown("POST", path, body)

@@ -3,7 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The ``pct`` transport: commands on the Proxmox node through ``module.run_command``.
 
-Implements the exact pct contract: tasks run synchronously and print no UPID;
+``CliGuestTransport`` is what ``pct`` and ``qm`` share (same CLI machinery: in-process API calls,
+sync workers, the same subcommands for status, pending, set, resize, start/stop/shutdown/reboot,
+destroy and template); ``PctTransport`` adds what only CTs have, ``_pvevm.transport_qm`` what only
+VMs have.  Implements the exact pct contract: tasks run synchronously and print no UPID;
 task output is on stdout, the error on stderr; ``resize``/``template`` exit 0
 even when their task fails, so their stderr is checked too; pre-worker errors
 exit non-zero with no fixed value.
@@ -68,7 +71,7 @@ def config_lock_path(vmid: int) -> str:
     return os.path.join(host_root(), "run/lock/lxc/pve-config-%d.lock" % int(vmid))
 
 
-def local_node() -> str:
+def local_node(transport: str = "pct") -> str:
     """The local node's name as pmxcfs knows it: ``/etc/pve/local`` links to ``nodes/<node>``.
 
     Not the host name: a node renamed in the cluster, or a host name with a different case,
@@ -78,8 +81,8 @@ def local_node() -> str:
     try:
         name = os.path.basename(os.readlink(path).rstrip("/"))
     except OSError as exc:
-        raise LxcriError("cannot tell the local Proxmox node's name: %s is not readable (%s); transport: pct runs on a "
-                         "Proxmox VE node" % (path, exc.strerror), errors.RUNTIME_MISSING) from None
+        raise LxcriError("cannot tell the local Proxmox node's name: %s is not readable (%s); transport: %s runs on a "
+                         "Proxmox VE node" % (path, exc.strerror, transport), errors.RUNTIME_MISSING) from None
     if not name:
         raise LxcriError("cannot tell the local Proxmox node's name from %s" % path, errors.RUNTIME_MISSING)
     return name
@@ -91,19 +94,25 @@ _CHANGE_ROOT_LOGIN_SH = (
 )
 
 
-class PctTransport:
+class CliGuestTransport:
+    """The commands ``pct`` and ``qm`` share, run on the local node; ``tool`` names the command, ``word`` the guest (CT/VM)."""
+
     name = "pct"
-    supports_raw_lxc = True
-    supports_password_update = True
+    tool = "pct"
+    word = "CT"
+    supports_raw_lxc = False
+    supports_password_update = False
+    # Subcommands whose failed task still exits 0 (contract 0.2).
+    exit0_on_task_failure = _EXIT0_ON_TASK_FAILURE
 
     def __init__(self, module, node=None, timeout=300):
         self.module = module
-        self.pct = module.get_bin_path("pct", required=False) or "pct"
+        self.cli = module.get_bin_path(self.tool, required=False) or self.tool
         self.timeout_bin = module.get_bin_path("timeout", required=False)
-        self.node = local_node()
+        self.node = local_node(self.name)
         if node and node != self.node:
-            raise errors.invalid_argument("node", "%r is not this node: transport pct acts on the local node %r only; set node: %s, "
-                                                  "or use transport: api for another node" % (node, self.node, self.node))
+            raise errors.invalid_argument("node", "%r is not this node: transport %s acts on the local node %r only; set node: %s, "
+                                                  "or use transport: api for another node" % (node, self.name, self.node, self.node))
         self.timeout = timeout
         self.reads = []
         self.warnings = []
@@ -118,15 +127,15 @@ class PctTransport:
             cmd = [self.timeout_bin, "--kill-after=10", str(int(timeout))] + cmd
         rc, out, err = self.module.run_command(cmd, data=data, binary_data=data is not None)
         if timeout and self.timeout_bin and rc in (124, 137):
-            raise LxcriError("'%s' did not finish within timeout=%ss (pct prints no UPID; last output: %s)"
-                             % (" ".join(shown[:3]), timeout, " | ".join((out or "").strip().splitlines()[-10:]) or "none"),
+            raise LxcriError("'%s' did not finish within timeout=%ss (%s prints no UPID; last output: %s)"
+                             % (" ".join(shown[:3]), timeout, self.tool, " | ".join((out or "").strip().splitlines()[-10:]) or "none"),
                              errors.TIMEOUT, cmd=shown, rc=rc, stdout=out, stderr=err)
         if rc != 0:
             kind = messages.classify(err + "\n" + out, errors.TASK_FAILED if task else errors.RUNTIME_ERROR)
             missing = messages.missing(err) if kind == errors.NOT_FOUND else None
             raise LxcriError(messages.error_message(err) or messages.first_error(out) or "%s exited with %s" % (shown[0], rc),
                              kind, cmd=shown, rc=rc, stdout=out, stderr=err, details={"missing": missing} if missing else None)
-        if len(argv) > 1 and argv[1] in _EXIT0_ON_TASK_FAILURE and messages.error_lines(err):
+        if len(argv) > 1 and argv[1] in self.exit0_on_task_failure and messages.error_lines(err):
             raise LxcriError(messages.error_lines(err)[-1], messages.classify(err, errors.TASK_FAILED), cmd=shown, rc=rc, stdout=out, stderr=err)
         if not read:
             self.warnings.extend("%s: %s" % (" ".join(shown[1:3]), line.strip()) for line in (out or "").splitlines()
@@ -134,29 +143,114 @@ class PctTransport:
         return out, err
 
     # -- reads -----------------------------------------------------------------------
-    def list(self):
-        out, _err = self._run([self.pct, "list"], read=True)
-        rows = parse_list(out)
-        for row in rows:
-            row["node"] = self.node
-        return rows
-
     def status(self, vmid, node=None):
-        """Live status of one CT (``pct status``): {status, lock}."""
-        out, _err = self._run([self.pct, "status", str(vmid)], read=True)
+        """Live status of one guest (``pct status``/``qm status``): {status, lock}."""
+        out, _err = self._run([self.cli, "status", str(vmid)], read=True)
         match = re.search(r"^status:\s*(\S+)", out, re.MULTILINE)
         return {"status": match.group(1) if match else None, "lock": None}
 
     def read(self, vmid, node=None):
-        """Pending view of the config: (raw dict, pending keys, digest=None), or None when the CT does not exist."""
+        """Pending view of the config: (raw dict, pending keys, digest=None), or None when the guest does not exist."""
         try:
-            out, _err = self._run([self.pct, "pending", str(vmid)], read=True)
+            out, _err = self._run([self.cli, "pending", str(vmid)], read=True)
         except LxcriError as exc:
             if exc.error_kind == errors.NOT_FOUND:
                 return None
             raise
         raw, pending = model.parse_pending_text(out)
         return raw, pending, None
+
+    def nextid(self):
+        pvesh = self.module.get_bin_path("pvesh", required=False) or "pvesh"
+        out, _err = self._run([pvesh, "get", "/cluster/nextid", "--output-format", "json"], read=True)
+        try:
+            return int(json.loads(out))
+        except (TypeError, ValueError):
+            raise LxcriError("could not read the next free vmid from 'pvesh get /cluster/nextid': %r" % (out,), errors.RUNTIME_ERROR) from None
+
+    # -- mutating operations: each returns the argv shown in ``actions``; runs unless check --------------------
+    def update(self, vmid, values, delete, digest=None, node=None, check=False):
+        tail = []
+        if delete:
+            tail += ["--delete", ",".join(sorted(delete))]
+        if digest:
+            tail += ["--digest", digest]
+        return self._write([self.cli, "set", str(vmid)], values, tail, check)
+
+    def _write(self, head, values, tail, check, task=False):
+        """Run ``head --key value … tail``; returns the argv shown.  ``qm`` overrides it to keep its secrets out of the argv."""
+        argv = list(head)
+        for key in sorted(values):
+            argv += ["--%s" % key, values[key]]
+        argv += tail
+        if not check:
+            self._run(argv, timeout=self.timeout, task=task)
+        return argv
+
+    def resize(self, vmid, disk, size, node=None, check=False):
+        argv = [self.cli, "resize", str(vmid), disk, size]
+        if not check:
+            self._run(argv, timeout=self.timeout, task=True)
+        return argv
+
+    def _run_with_secrets(self, argv, check, keys_option, keys, password_option, password, task=True):
+        """Run ``argv`` with ``keys`` in a temporary file (``keys_option <file>``) and ``password`` on stdin: a bare
+        ``password_option``, last so it takes no value, makes pct/qm read it from stdin, twice as they may confirm it
+        (PVE::PTY::get_confirmed_password).  Neither is ever in an argv.  Returns the argv shown."""
+        argv = list(argv)
+        with contextlib.ExitStack() as cleanup:
+            if keys is not None:
+                argv += [keys_option, TEMPORARY_FILE_SHOWN if check else cleanup.enter_context(_secret_file(keys))]
+            stdin = None
+            if password is not None:
+                argv.append(password_option)
+                stdin = "%s\n%s\n" % (password, password)
+            if not check:
+                self._run(argv, data=stdin, timeout=self.timeout, task=task)
+        return argv
+
+    def _simple(self, argv, check, timeout=None):
+        if not check:
+            self._run(argv, timeout=timeout or self.timeout, task=True)
+        return argv
+
+    def start(self, vmid, node=None, check=False):
+        return self._simple([self.cli, "start", str(vmid)], check)
+
+    def shutdown(self, vmid, timeout, node=None, check=False):
+        return self._simple([self.cli, "shutdown", str(vmid), "--timeout", str(int(timeout)), "--forceStop", "1"], check, timeout + 30)
+
+    def stop(self, vmid, node=None, check=False):
+        return self._simple([self.cli, "stop", str(vmid)], check)
+
+    def reboot(self, vmid, timeout, node=None, check=False):
+        return self._simple([self.cli, "reboot", str(vmid), "--timeout", str(int(timeout))], check, timeout + 60)
+
+    def destroy(self, vmid, purge, node=None, check=False):
+        argv = [self.cli, "destroy", str(vmid)]
+        if purge:
+            argv += ["--purge", "1"]
+        return self._simple(argv, check)
+
+    def template(self, vmid, node=None, check=False):
+        return self._simple([self.cli, "template", str(vmid)], check)
+
+
+class PctTransport(CliGuestTransport):
+    """``pct``: the shared commands plus what only CTs have (ostemplate create, raw ``lxc.*`` keys, the root password)."""
+
+    name = "pct"
+    tool = "pct"
+    word = "CT"
+    supports_raw_lxc = True
+    supports_password_update = True
+
+    def list(self):
+        out, _err = self._run([self.cli, "list"], read=True)
+        rows = parse_list(out)
+        for row in rows:
+            row["node"] = self.node
+        return rows
 
     def read_lxc(self, vmid, node=None):
         """The raw ``lxc.*`` lines of the main section, read from the config file (no command to run)."""
@@ -168,91 +262,15 @@ class PctTransport:
 
     def read_config(self, vmid, node=None):
         """``pct config`` (pending values merged): (raw dict, raw lxc list)."""
-        out, _err = self._run([self.pct, "config", str(vmid)], read=True)
+        out, _err = self._run([self.cli, "config", str(vmid)], read=True)
         return model.parse_config_text(out)
 
-    def nextid(self):
-        pvesh = self.module.get_bin_path("pvesh", required=False) or "pvesh"
-        out, _err = self._run([pvesh, "get", "/cluster/nextid", "--output-format", "json"], read=True)
-        try:
-            return int(json.loads(out))
-        except (TypeError, ValueError):
-            raise LxcriError("could not read the next free vmid from 'pvesh get /cluster/nextid': %r" % (out,), errors.RUNTIME_ERROR) from None
-
-    # -- mutating operations: each returns the argv shown in ``actions``; runs unless check --------------------
     def create(self, vmid, ostemplate, params, password=None, ssh_public_keys=None, node=None, check=False):
-        argv = [self.pct, "create", str(vmid), ostemplate]
+        argv = [self.cli, "create", str(vmid), ostemplate]
         for key in sorted(params):
             argv += ["--%s" % key, params[key]]
-        shown = list(argv)
-        keyfile = None
-        stdin = None
-        try:
-            if ssh_public_keys is not None:
-                if check:
-                    shown += ["--ssh-public-keys", "<temporary file>"]
-                else:
-                    handle, keyfile = tempfile.mkstemp(prefix="lxcri-ssh-keys-")  # mode 0600 from creation
-                    with os.fdopen(handle, "w") as stream:
-                        stream.write(ssh_public_keys.rstrip("\n") + "\n")
-                    argv += ["--ssh-public-keys", keyfile]
-                    shown += ["--ssh-public-keys", keyfile]
-            if password is not None:
-                # A bare --password (last, so it takes no value) makes pct read it from stdin, twice as
-                # it confirms it (PVE::PTY::get_confirmed_password): the password is never in an argv.
-                argv.append("--password")
-                shown.append("--password")
-                stdin = "%s\n%s\n" % (password, password)
-            if not check:
-                self._run(argv, shown=shown, data=stdin, timeout=self.timeout, task=True)
-        finally:
-            if keyfile:
-                os.unlink(keyfile)
-        return shown
-
-    def update(self, vmid, values, delete, digest=None, node=None, check=False):
-        argv = [self.pct, "set", str(vmid)]
-        for key in sorted(values):
-            argv += ["--%s" % key, values[key]]
-        if delete:
-            argv += ["--delete", ",".join(sorted(delete))]
-        if digest:
-            argv += ["--digest", digest]
-        if not check:
-            self._run(argv, timeout=self.timeout)
-        return argv
-
-    def resize(self, vmid, disk, size, node=None, check=False):
-        argv = [self.pct, "resize", str(vmid), disk, size]
-        if not check:
-            self._run(argv, timeout=self.timeout, task=True)
-        return argv
-
-    def _simple(self, argv, check, timeout=None):
-        if not check:
-            self._run(argv, timeout=timeout or self.timeout, task=True)
-        return argv
-
-    def start(self, vmid, node=None, check=False):
-        return self._simple([self.pct, "start", str(vmid)], check)
-
-    def shutdown(self, vmid, timeout, node=None, check=False):
-        return self._simple([self.pct, "shutdown", str(vmid), "--timeout", str(int(timeout)), "--forceStop", "1"], check, timeout + 30)
-
-    def stop(self, vmid, node=None, check=False):
-        return self._simple([self.pct, "stop", str(vmid)], check)
-
-    def reboot(self, vmid, timeout, node=None, check=False):
-        return self._simple([self.pct, "reboot", str(vmid), "--timeout", str(int(timeout))], check, timeout + 60)
-
-    def destroy(self, vmid, purge, node=None, check=False):
-        argv = [self.pct, "destroy", str(vmid)]
-        if purge:
-            argv += ["--purge", "1"]
-        return self._simple(argv, check)
-
-    def template(self, vmid, node=None, check=False):
-        return self._simple([self.pct, "template", str(vmid)], check)
+        keys = ssh_public_keys.rstrip("\n") + "\n" if ssh_public_keys is not None else None
+        return self._run_with_secrets(argv, check, "--ssh-public-keys", keys, "--password", password)
 
     def set_password(self, vmid, password=None, ssh_public_keys=None, node=None, check=False):
         """Root password / authorized_keys of an existing, running CT (``update_password: always``)."""
@@ -260,12 +278,12 @@ class PctTransport:
         if password is not None:
             # chpasswd where the CT has it (Debian & co.), else passwd reading stdin (busybox); the
             # password only ever travels on stdin, never in an argv.
-            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", _CHANGE_ROOT_LOGIN_SH]
+            argv = [self.cli, "exec", str(vmid), "--", "sh", "-c", _CHANGE_ROOT_LOGIN_SH]
             shown.append(argv)
             if not check:
                 self._run(argv, data="root:%s\n" % password)
         if ssh_public_keys is not None:
-            argv = [self.pct, "exec", str(vmid), "--", "sh", "-c", "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys"]
+            argv = [self.cli, "exec", str(vmid), "--", "sh", "-c", "umask 077 && mkdir -p /root/.ssh && cat > /root/.ssh/authorized_keys"]
             shown.append(argv)
             if not check:
                 self._run(argv, data=ssh_public_keys.rstrip("\n") + "\n")
@@ -309,6 +327,19 @@ class PctTransport:
 
 
 LOCK_WAIT = 10
+TEMPORARY_FILE_SHOWN = "<temporary file>"
+
+
+@contextlib.contextmanager
+def _secret_file(text: str) -> Iterator[str]:
+    """A ``mkstemp`` file (mode 0600 from creation) holding ``text``, removed on exit."""
+    handle, path = tempfile.mkstemp(prefix="lxcri-keys-")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+        yield path
+    finally:
+        os.unlink(path)
 
 
 @contextlib.contextmanager

@@ -12,8 +12,11 @@ and names the field.  Options that take a Proxmox property string or its dict (`
 
 from __future__ import annotations
 
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import guest_config_spec, guest_spec
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, guest_config_spec, guest_spec
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import make_transport as pve_make_transport
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
+from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.transport_api import ApiVmTransport
+from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.transport_qm import QmTransport
 
 
 def vm_spec():
@@ -49,3 +52,21 @@ def vm_spec():
         sshkeys=dict(type="raw", no_log=False),
         ipconfig=dict(type="list", elements="dict"),
     )
+
+
+def argument_spec():
+    """``pve_vm``'s options: the VM's and the connection's (``transport`` choices ``auto``/``qm``/``api``)."""
+    spec = connection_spec(cli="qm")
+    spec.update(vm_spec())
+    return spec
+
+
+def info_argument_spec():
+    spec = connection_spec(cli="qm")
+    spec.update(vmid=dict(type="int"), name=dict(type="str"), tags=dict(type="list", elements="str"))
+    return spec
+
+
+def make_transport(module, timeout=300):
+    """``qm`` on the node, or the API (``transport: auto`` picks qm where it exists)."""
+    return pve_make_transport(module, timeout=timeout, cli_class=QmTransport, api_class=ApiVmTransport)

@@ -3,8 +3,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The product's real transports wired to pvesim in-process (state mode), an independent implementation.
 
-``PctTransport`` runs ``pct``/``pvesh`` through a module whose ``run_command`` calls pvesim's CLI
-entry points; ``ApiTransport`` gets a proxmoxer-shaped client whose calls go to
+``PctTransport`` (and ``QmTransport`` for VMs) runs ``pct``/``qm``/``pvesh`` through a module whose ``run_command`` calls pvesim's CLI
+entry points; ``ApiTransport`` (``ApiVmTransport``) gets a proxmoxer-shaped client whose calls go to
 ``pvesim.handlers.call`` as an HTTPS caller would.  Every argv, stdin and API body is recorded
 so tests can prove where secrets travel.
 """
@@ -18,8 +18,11 @@ import time
 
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import ApiTransport
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import PctTransport
-from pvesim import faults, handlers, pct, pvesh
+from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.transport_api import ApiVmTransport
+from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.transport_qm import QmTransport
+from pvesim import faults, handlers, pct, pvesh, qm
 from pvesim.config import lxc_configs
+from pvesim.qemu_api import configs as qemu_configs
 from pvesim.state import State
 from pvesim.templates import build_busybox_template, install_template
 
@@ -55,6 +58,10 @@ class PveNode:
     def exists(self, vmid):
         return lxc_configs(self.state).path(vmid).exists()
 
+    def vm_conf_text(self, vmid):
+        path = qemu_configs(handlers.Env(self.state)).path(vmid)
+        return path.read_text() if path.exists() else None
+
     def fail_next(self, kind, count=1, message=None):
         faults.add_fail(self.state, kind, count=count, message=message)
 
@@ -65,11 +72,14 @@ class PveNode:
     def pct_transport(self, node=None, timeout=60):
         return PctTransport(_PctModule(self), node=node, timeout=timeout)
 
+    def qm_transport(self, node=None, timeout=60):
+        return QmTransport(_PctModule(self), node=node, timeout=timeout)
+
     def run_command(self, argv, data=None):
         self.argvs.append(list(argv))
         self.stdins.append(data)
         tool = os.path.basename(argv[0])
-        if tool == "pct" and argv[1] not in ("list", "config", "pending", "status"):
+        if tool in ("pct", "qm") and argv[1] not in ("list", "config", "pending", "status"):
             self.writes.append(list(argv))
         out, err = io.StringIO(), io.StringIO()
         saved = sys.stdin
@@ -77,6 +87,8 @@ class PveNode:
         try:
             if tool == "pct":
                 rc = pct.main(list(argv[1:]), stdout=out, stderr=err, state=self.state)
+            elif tool == "qm":
+                rc = qm.main(list(argv[1:]), stdout=out, stderr=err, state=self.state)
             elif tool == "pvesh":
                 rc = pvesh.run(list(argv[1:]), stdout=out, stderr=err)
             else:
@@ -86,14 +98,17 @@ class PveNode:
         return rc, out.getvalue(), err.getvalue()
 
     # -- api transport ------------------------------------------------------------------------
-    def api_transport(self, user="root@pam", node=NODE, timeout=60, **auth):
+    def api_transport(self, user="root@pam", node=NODE, timeout=60, transport_class=ApiTransport, **auth):
         params = dict(api_host="pve.example", api_user=user if "api_token_id" not in auth else None, validate_certs=False)
         if not auth:
             auth = {"api_password": "pam-login-secret"}
         params.update(auth)
         caller = auth.get("api_token_id", user)
-        return ApiTransport(params, node=node, timeout=timeout, api_factory=lambda host, **kw: _ApiClient(self, caller, kw),
-                            sleep=lambda seconds: time.sleep(min(seconds, 0.02)))
+        return transport_class(params, node=node, timeout=timeout, api_factory=lambda host, **kw: _ApiClient(self, caller, kw),
+                               sleep=lambda seconds: time.sleep(min(seconds, 0.02)))
+
+    def api_vm_transport(self, **kwargs):
+        return self.api_transport(transport_class=ApiVmTransport, **kwargs)
 
     def api_call(self, user, method, path, params):
         self.bodies.append((method, path, dict(params)))
@@ -123,7 +138,7 @@ class _PctModule:
         self.node = node
 
     def get_bin_path(self, name, required=False):
-        return {"pct": "/usr/sbin/pct", "pvesh": "/usr/bin/pvesh"}.get(name)
+        return {"pct": "/usr/sbin/pct", "qm": "/usr/sbin/qm", "pvesh": "/usr/bin/pvesh"}.get(name)
 
     def run_command(self, argv, data=None, binary_data=False):
         return self.node.run_command(argv, data=data)
