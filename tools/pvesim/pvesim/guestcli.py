@@ -8,6 +8,7 @@ subcommand run in-process as root@pam, ``$upid_exit``, and ``GuestHelpers::forma
 
 from __future__ import annotations
 
+import sys
 from typing import Callable, TextIO
 
 from . import handlers
@@ -91,3 +92,25 @@ def out_pending(env: Env, res, upid_exit: bool) -> int:
         elif pv is not None:
             env.stdout.write("new %s: %s\n" % (k, value_text(pv)))
     return 0
+
+
+def _read_line(prompt: str) -> str:
+    """PVE::PTY::read_password: a line from stdin when it is not a terminal, else a prompt."""
+    import getpass
+
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    line = sys.stdin.readline()
+    if not line:
+        raise PVEError("EOF while reading password")
+    return line[:-1] if line.endswith("\n") else line
+
+
+def read_confirmed_password() -> str:
+    """PVE's interactive ``--password``/``--cipassword`` (the ``pve-password`` standard mapping of PVE::CLIHandler):
+    PVE::PTY::get_confirmed_password, two reads that must match (pve-common src/PVE/PTY.pm)."""
+    pw1 = _read_line("Enter new password: ")
+    pw2 = _read_line("Retype new password: ")
+    if pw1 != pw2:
+        raise PVEError("passwords do not match")
+    return pw1

@@ -125,28 +125,6 @@ def get_options(cmd, schema, args, stderr):
                                 interactive=interactive)
 
 
-def _read_line(prompt):
-    """PVE::PTY::read_password: a line from stdin when it is not a terminal, else a prompt."""
-    import getpass
-
-    if sys.stdin.isatty():
-        return getpass.getpass(prompt)
-    line = sys.stdin.readline()
-    if not line:
-        raise PVEError("EOF while reading password")
-    return line[:-1] if line.endswith("\n") else line
-
-
-def _read_password():
-    """PVE's interactive ``--password`` (the ``pve-password`` standard mapping of PVE::CLIHandler):
-    PVE::PTY::get_confirmed_password, two reads that must match (pve-common src/PVE/PTY.pm)."""
-    pw1 = _read_line("Enter new password: ")
-    pw2 = _read_line("Retype new password: ")
-    if pw1 != pw2:
-        raise PVEError("passwords do not match")
-    return pw1
-
-
 def _read_filepath(opts, schema):
     for k, p in schema.items():
         if getattr(p, "cli_filepath", False) and k in opts:
@@ -188,7 +166,7 @@ def _main(argv, out, err, state):
         return LOCAL[cmd](env, params)
     _read_filepath(opts, schema)
     if cmd in CREATE_VM and opts.get("password") == "":
-        opts["password"] = _read_password()
+        opts["password"] = guestcli.read_confirmed_password()
     res = guestcli.call_api(env, method, path, opts, usage_str(cmd), FIXED.get(cmd))
     return OUTPUT.get(cmd, guestcli.no_output)(env, res, upid_exit)
 

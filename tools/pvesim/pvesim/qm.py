@@ -12,6 +12,7 @@ environment; ``status``, ``unlock`` and ``cloudinit dump`` are qm.pm's own.  Con
 from __future__ import annotations
 
 import sys
+import urllib.parse
 from typing import TextIO
 
 from . import clitools, faults, guestcli, handlers
@@ -77,6 +78,23 @@ def main(argv: list[str], stdout: TextIO | None = None, stderr: TextIO | None = 
     return guestcli.run(lambda: _main(list(argv), out, err, state), err)
 
 
+# qm.pm ``param_mapping``: create_vm and update_vm take ``--sshkeys`` as a file whose content is
+# uri_escape'd, and ``--cipassword`` as the ``pve-password`` standard mapping (bare: read from STDIN).
+PARAM_MAPPING = ("create", "set")
+
+
+def _map_params(opts: dict) -> None:
+    if "sshkeys" in opts:
+        try:
+            with open(opts["sshkeys"], encoding="utf-8") as stream:
+                # URI::Escape::uri_escape: everything but RFC 3986's unreserved characters
+                opts["sshkeys"] = urllib.parse.quote(stream.read(), safe="")
+        except OSError as exc:
+            raise PVEError("unable to open file '%s' - %s" % (opts["sshkeys"], exc.strerror)) from None
+    if opts.get("cipassword") == "":
+        opts["cipassword"] = guestcli.read_confirmed_password()
+
+
 def _split_command(argv: list[str]) -> list[str]:
     """Fuse the two-word commands (``disk resize``, ``cloudinit dump``) and resolve aliases."""
     if len(argv) >= 2 and "%s %s" % (argv[0], argv[1]) in COMMANDS:
@@ -99,7 +117,10 @@ def _main(argv: list[str], out: TextIO, err: TextIO, state: State | None) -> int
     env = Env(st, user="root@pam", rpc="cli", stdout=out, stderr=err)
     method, path, pos, upid_exit = COMMANDS[cmd]
     schema = schema_for(cmd)
-    opts = clitools.get_options(schema, rest, pos, err, usage_str(cmd), fixed={"node"})
+    mapped = cmd in PARAM_MAPPING
+    opts = clitools.get_options(schema, rest, pos, err, usage_str(cmd), fixed={"node"}, interactive=("cipassword",) if mapped else ())
+    if mapped:
+        _map_params(opts)
     if method is None:
         try:
             params = validate(schema, opts, cli=True)

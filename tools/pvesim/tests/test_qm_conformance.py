@@ -246,21 +246,36 @@ def test_bad_values_are_refused_with_the_field(qmx, state):
     assert not state.pve_path("nodes/pve/qemu-server/100.conf").exists()
 
 
-def test_cloudinit_keys_password_hashed_and_hidden_sshkeys_urlencoded(qmx, state):
+def test_cloudinit_keys_password_hashed_and_hidden_sshkeys_urlencoded(qmx, state, tmp_path, monkeypatch):
     """Qemu.pm ``$update_vm_api``: ``cipassword`` through ``encrypt_pw``, shown as ``**********``
-    by ``vm_config``; ``sshkeys`` URL-encoded and checked; a ``cloudinit`` drive allocated."""
+    by ``vm_config``; ``sshkeys`` URL-encoded and checked; a ``cloudinit`` drive allocated.
+    qm.pm ``param_mapping`` (create_vm, update_vm): ``--sshkeys`` names a file whose content is
+    ``uri_escape``d, a bare ``--cipassword`` is the ``pve-password`` mapping (read twice from STDIN)."""
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk user@host"
+    keyfile = tmp_path / "keys.pub"
+    keyfile.write_text(key + "\n")
     _vm(qmx, 100, "--ide2", "local-lvm:cloudinit", "--ciuser", "admin", "--ipconfig0", "ip=10.0.0.5/24,gw=10.0.0.1",
         "--nameserver", "10.0.0.1", "--searchdomain", "example.org")
-    assert qmx("set", 100, "--cipassword", "s3cret", "--sshkeys", urllib.parse.quote(key, safe="")).rc == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret\ns3cret\n"))
+    r = qmx("set", 100, "--sshkeys", keyfile, "--cipassword")
+    assert r.rc == 0, r
     conf = _conf(state, 100)
     assert conf["cipassword"].startswith("$5$") and "s3cret" not in state.read_pve_file("nodes/pve/qemu-server/100.conf")
     assert conf["ide2"] == "local-lvm:vm-100-cloudinit,media=cdrom"
-    assert urllib.parse.unquote(conf["sshkeys"]) == key
+    assert conf["sshkeys"] == urllib.parse.quote(key + "\n", safe="") and urllib.parse.unquote(conf["sshkeys"]) == key + "\n"
     out = qmx("config", 100).out
     assert "cipassword: **********\n" in out and "ipconfig0: ip=10.0.0.5/24,gw=10.0.0.1\n" in out
-    r = qmx("set", 100, "--sshkeys", urllib.parse.quote("not a key", safe=""))
+    monkeypatch.setattr("sys.stdin", io.StringIO("one\ntwo\n"))
+    r = qmx("set", 100, "--cipassword")
+    assert r.rc == 255 and r.err.startswith("passwords do not match")
+    r = qmx("set", 100, "--sshkeys", tmp_path / "missing.pub")
+    assert r.rc == 255 and r.err.startswith("unable to open file '%s' - No such file or directory" % (tmp_path / "missing.pub"))
+    keyfile.write_text("not a key\n")
+    r = qmx("set", 100, "--sshkeys", keyfile)
     assert r.rc == 255 and "sshkeys: unable to parse ssh public keys" in r.err
+    # the API takes the URL-encoded value itself
+    _api(state, "PUT", "/nodes/pve/qemu/100/config", sshkeys=urllib.parse.quote(key, safe=""))
+    assert urllib.parse.unquote(_conf(state, 100)["sshkeys"]) == key
     user = qmx("cloudinit", "dump", 100, "user").out
     assert "user: admin" in user and "s3cret" not in user
 
