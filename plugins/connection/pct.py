@@ -160,8 +160,8 @@ class Connection(GuestConnection):
 
     def _node_description(self, node_host: str) -> str:
         port = self.get_option("node_port")
-        return "node %s%s as %s through %s" % (node_host, " port %d" % port if port else "", self.get_option("node_user"),
-                                                self.get_option("node_connection"))
+        at_port = " port %d" % port if port else ""
+        return "node %s%s as %s through %s" % (node_host, at_port, self.get_option("node_user"), self.get_option("node_connection"))
 
     def _node_connection(self, node_host):
         name = self.get_option("node_connection")
