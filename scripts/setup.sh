@@ -5,7 +5,7 @@
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WORK="$REPO/.work"
-APT_PACKAGES=(runc crun lxc umoci skopeo busybox-static shellcheck iproute2 openssl zstd xz-utils uidmap debootstrap qemu-system-x86 qemu-utils genisoimage)
+APT_PACKAGES=(runc crun lxc umoci skopeo busybox-static shellcheck iproute2 openssl zstd xz-utils uidmap debootstrap qemu-system-x86 qemu-utils genisoimage openssh-server)
 
 log() { printf '::: setup: %s\n' "$*"; }
 

@@ -14,7 +14,16 @@ description:
     and no account for Ansible; it needs C(/bin/sh) and, for most modules, Python.
   - Where pct runs is O(node_host). Unset, the controller is the node and pct runs locally.
     Set, pct runs on that host through another connection plugin (O(node_connection), SSH by default) as
-    O(node_user), which must be root on the node; files are staged in a private temporary directory there.
+    O(node_user), which must be root on the node and find C(pct) on the PATH of its sessions (or set O(pct_executable)).
+  - Through O(node_host), each command is one C(sh -c) line for the node user's shell, every argument quoted, and
+    the exit status of pct travels back after its output, so a status of 255 (pct's own refusals, or a command
+    inside) is not taken for a failed SSH connection. Files are staged on the node in a private temporary directory
+    (mode 0700, the file 0600 before any content reaches it), removed again after the push or pull and when the
+    transfer fails.
+  - The node connection gets O(node_host), O(node_user), O(node_port) and O(node_private_key_file); its other settings
+    (host key checking, C(ssh_common_args), retries) come from its own configuration, for example the
+    C([ssh_connection]) section of C(ansible.cfg) or C(ANSIBLE_SSH_COMMON_ARGS).
+  - A node that cannot be reached fails the task as unreachable with a message naming the options to check.
   - C(pct exec) is called with C(--keep-env 0), so the node's environment does not leak into the container.
   - Tasks run as root inside the container; C(become) switches to another user inside it (C(su) or C(sudo) of the container).
   - A missing or stopped container fails the task as unreachable with a message saying which and what to do.
@@ -139,13 +148,20 @@ class Connection(GuestConnection):
                                      shell=self.get_option("shell_executable"))
         node_host = self.get_option("node_host")
         if node_host:
-            self._runner = RemoteNode(self._node_connection(node_host))
+            self._runner = RemoteNode(self._node_connection(node_host), self._node_description(node_host),
+                                      "check node_host (lxcri_pct_node_host), node_port (lxcri_pct_node_port), node_user "
+                                      "(lxcri_pct_node_user) and node_private_key_file (lxcri_pct_node_private_key_file)")
         else:
             self._runner = LocalNode()
         display.vvv("PCT CONNECTION TO CT %d ON %s" % (self._commands.vmid, node_host or "the controller"),
                     host=self._play_context.remote_addr)
         self._connected = True
         return self
+
+    def _node_description(self, node_host: str) -> str:
+        port = self.get_option("node_port")
+        at_port = " port %d" % port if port else ""
+        return "node %s%s as %s through %s" % (node_host, at_port, self.get_option("node_user"), self.get_option("node_connection"))
 
     def _node_connection(self, node_host):
         name = self.get_option("node_connection")
@@ -170,24 +186,20 @@ class Connection(GuestConnection):
                                            % (to_text(stderr).strip(), self._commands.vmid))
         return super()._checked(result)
 
-    def _on_node(self, transfer, local_path, argv_for):
-        try:
-            return transfer(local_path, argv_for)
-        except OSError as exc:  # the staging directory on a remote node
-            raise AnsibleConnectionFailure("lxcri.containers.pct: %s" % exc) from None
-
     def put_file(self, in_path, out_path):
         super().put_file(in_path, out_path)
         display.vvv("PUT %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
         if not os.path.exists(in_path):
             raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
-        rc, _stdout, stderr = self._checked(self._on_node(self._runner.push, in_path, lambda node_path: self._commands.push_argv(node_path, out_path)))
+        rc, _stdout, stderr = self._checked(self._on_runner(
+            lambda: self._runner.push(in_path, lambda node_path: self._commands.push_argv(node_path, out_path))))
         if rc != 0:
             raise AnsibleError("lxcri.containers.pct: pct push of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
-        rc, _stdout, stderr = self._checked(self._on_node(self._runner.pull, out_path, lambda node_path: self._commands.pull_argv(in_path, node_path)))
+        rc, _stdout, stderr = self._checked(self._on_runner(
+            lambda: self._runner.pull(out_path, lambda node_path: self._commands.pull_argv(in_path, node_path))))
         if rc != 0:
             raise AnsibleError("lxcri.containers.pct: pct pull of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))

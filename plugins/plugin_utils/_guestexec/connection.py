@@ -6,6 +6,8 @@ tool's refusals (missing or stopped guest) into unreachable hosts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.connection import ConnectionBase
@@ -35,11 +37,18 @@ class GuestConnection(ConnectionBase):
             raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
         return rc, stdout, stderr
 
+    def _on_runner(self, call: Callable[[], tuple[int, bytes, bytes]]) -> tuple[int, bytes, bytes]:
+        """``call()`` on the node runner; a node that cannot be reached (or staged on) fails as unreachable."""
+        try:
+            return call()
+        except (OSError, AnsibleConnectionFailure) as exc:
+            raise AnsibleConnectionFailure("%s: %s" % (self.transport, exc)) from None
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         argv = self._commands.exec_argv(cmd)
         display.vvv("EXEC %s" % argv, host=self._play_context.remote_addr)
-        return self._checked(self._runner.run(argv, in_data=in_data))
+        return self._checked(self._on_runner(lambda: self._runner.run(argv, in_data=in_data)))
 
     def reset(self):
         self.close()

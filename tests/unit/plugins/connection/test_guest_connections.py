@@ -21,6 +21,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.plugins.loader import connection_loader
 
 from ansible_collections.lxcri.containers.plugins.plugin_utils._guestexec.commands import GuestUnavailable, OciCommands, PctCommands
+from ansible_collections.lxcri.containers.plugins.plugin_utils._guestexec.node import RemoteNode
 
 # A stand-in pct: logs "argv as JSON" per call, then acts on the host (exec runs the command, push/pull copy).
 FAKE_PCT = textwrap.dedent("""\
@@ -33,7 +34,8 @@ FAKE_PCT = textwrap.dedent("""\
     cmd=$1; shift 2
     case "$cmd" in
       exec) shift 3; exec "$@" ;;
-      push|pull) exec cp "$1" "$2" ;;
+      push) stat -c %a "$1" >> "{log}.modes"; exec cp "$1" "$2" ;;
+      pull) exec cp "$1" "$2" ;;
     esac
     exit 2
     """)
@@ -172,6 +174,69 @@ def test_pct_plugin_through_another_connection_stages_files_in_a_private_directo
     assert pull[0] == "pull" and staged_out.startswith("/tmp/lxcri-pct.") and pull[2] == str(tmp_path / "dest.txt")
     # the staging directories are gone again
     assert not os.path.exists(os.path.dirname(staged_in)) and not os.path.exists(os.path.dirname(staged_out))
+    # the staged file was private before pct pushed it
+    assert (tmp_path / "pct.log.modes").read_text() == "600\n"
+
+
+def local_node(connection=None):
+    """A RemoteNode behind ansible.builtin.local (or ``connection``): the node's shell is the controller's."""
+    if connection is None:
+        connection = connection_loader.get("ansible.builtin.local", PlayContext())
+        connection.set_options(var_options={})
+    return RemoteNode(connection, "node localhost through ansible.builtin.local", "check node_host")
+
+
+def test_remote_node_keeps_argv_exit_status_and_output_exact_through_the_node_shell():
+    argv = ["printf", "%s|", "it's", 'a "b" c', "$HOME;`id`", "-- x"]
+    assert local_node().run(argv) == (0, b"it's|a \"b\" c|$HOME;`id`|-- x|", b"")
+    # 255 (pct's own refusals, or a module's exit) is the command's status, not the node connection's failure
+    assert local_node().run(["sh", "-c", "printf 'out\\n'; echo err >&2; exit 255"]) == (255, b"out\n", b"err\n")
+    assert local_node().run(["cat"], in_data=b"module source") == (0, b"module source", b"")
+
+
+class UnreachableNode:
+    """A node connection that fails as ansible.builtin.ssh does when the node refuses the connection."""
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        raise AnsibleConnectionFailure("Failed to connect to the host via ssh: ssh: connect to host pve1 port 22: Connection refused")
+
+    def close(self):
+        pass
+
+
+def test_pct_plugin_names_the_node_options_when_the_node_cannot_be_reached(monkeypatch):
+    connection = pct_connection({"pve_vmid": 101, "lxcri_pct_node_host": "pve1", "lxcri_pct_node_port": 2222})
+    monkeypatch.setattr(connection, "_node_connection", lambda node_host: UnreachableNode())
+    with pytest.raises(AnsibleConnectionFailure, match=r"^lxcri\.containers\.pct: cannot reach node pve1 port 2222 as root through "
+                                                       r"ansible\.builtin\.ssh: Failed to connect .*Connection refused; "
+                                                       r"check node_host \(lxcri_pct_node_host\), node_port"):
+        connection.exec_command("true")
+
+
+class TransferFailsNode:
+    """The node's shell, but every file transfer fails as a broken SSH connection does; remembers the staged path."""
+
+    def __init__(self):
+        self.shell = connection_loader.get("ansible.builtin.local", PlayContext())
+        self.shell.set_options(var_options={})
+        self.staged = None
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        return self.shell.exec_command(cmd, in_data=in_data, sudoable=sudoable)
+
+    def put_file(self, in_path, out_path):
+        self.staged = out_path
+        raise AnsibleConnectionFailure("Failed to connect to the host via ssh: Connection closed")
+
+
+def test_remote_node_removes_the_staging_directory_when_the_transfer_fails(tmp_path):
+    node_connection = TransferFailsNode()
+    source = tmp_path / "module.py"
+    source.write_text("x")
+    with pytest.raises(AnsibleConnectionFailure, match="cannot reach node localhost .*Connection closed; check node_host"):
+        local_node(node_connection).push(str(source), lambda node_path: ["true"])
+    assert node_connection.staged.startswith("/tmp/lxcri-pct.")
+    assert not os.path.exists(os.path.dirname(node_connection.staged))
 
 
 def test_pct_plugin_push_failure_names_the_files(fake_pct, tmp_path):
