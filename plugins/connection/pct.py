@@ -118,6 +118,7 @@ from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible.plugins.loader import connection_loader  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.messages import error_lines  # noqa: E402
 from ansible_collections.lxcri.containers.plugins.plugin_utils._guestexec.commands import PctCommands  # noqa: E402
 from ansible_collections.lxcri.containers.plugins.plugin_utils._guestexec.connection import GuestConnection  # noqa: E402
 from ansible_collections.lxcri.containers.plugins.plugin_utils._guestexec.node import LocalNode, RemoteNode  # noqa: E402
@@ -191,15 +192,22 @@ class Connection(GuestConnection):
         display.vvv("PUT %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
         if not os.path.exists(in_path):
             raise AnsibleFileNotFound("file or module does not exist: %s" % in_path)
-        rc, _stdout, stderr = self._checked(self._on_runner(
+        result = self._checked(self._on_runner(
             lambda: self._runner.push(in_path, lambda node_path: self._commands.push_argv(node_path, out_path))))
-        if rc != 0:
-            raise AnsibleError("lxcri.containers.pct: pct push of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))
+        _transfer_check(result, "pct push of %s to %s" % (in_path, out_path))
 
     def fetch_file(self, in_path, out_path):
         super().fetch_file(in_path, out_path)
         display.vvv("FETCH %s TO %s" % (in_path, out_path), host=self._play_context.remote_addr)
-        rc, _stdout, stderr = self._checked(self._on_runner(
+        result = self._checked(self._on_runner(
             lambda: self._runner.pull(out_path, lambda node_path: self._commands.pull_argv(in_path, node_path))))
-        if rc != 0:
-            raise AnsibleError("lxcri.containers.pct: pct pull of %s to %s failed: %s" % (in_path, out_path, to_text(stderr).strip()))
+        _transfer_check(result, "pct pull of %s to %s" % (in_path, out_path))
+
+
+def _transfer_check(result, what):
+    """``pct push``/``pull`` exit 0 when their worker fails, with the error on stderr only (pct.pm: no
+    ``$upid_exit`` for them); stderr then holds more than ``Task finished with N warning(s)!``."""
+    rc, _stdout, stderr = result
+    problems = error_lines(to_text(stderr))
+    if rc != 0 or problems:
+        raise AnsibleError("lxcri.containers.pct: %s failed: %s" % (what, problems[-1] if problems else to_text(stderr).strip()))

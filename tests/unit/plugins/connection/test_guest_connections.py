@@ -30,6 +30,7 @@ FAKE_PCT = textwrap.dedent("""\
     case "$2" in
       {stopped}) echo "container '$2' not running!" >&2; exit 255 ;;
       {missing}) echo "Configuration file 'nodes/pve/lxc/$2.conf' does not exist" >&2; exit 255 ;;
+      {worker_fails}) [ "$1" = exec ] || {{ echo "failed to open $3: No such file or directory" >&2; exit 0; }} ;;
     esac
     cmd=$1; shift 2
     case "$cmd" in
@@ -45,7 +46,7 @@ FAKE_PCT = textwrap.dedent("""\
 def fake_pct(tmp_path):
     log = tmp_path / "pct.log"
     script = tmp_path / "pct"
-    script.write_text(FAKE_PCT.format(log=log, stopped=150, missing=160))
+    script.write_text(FAKE_PCT.format(log=log, stopped=150, missing=160, worker_fails=170))
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     return script, log
 
@@ -246,3 +247,14 @@ def test_pct_plugin_push_failure_names_the_files(fake_pct, tmp_path):
     source.write_text("x")
     with pytest.raises(AnsibleError, match="pct push of .*in.txt to /nonexistent/dir/f failed"):
         connection.put_file(str(source), "/nonexistent/dir/f")
+
+
+@pytest.mark.parametrize("transfer", ["put_file", "fetch_file"])
+def test_pct_plugin_sees_a_failed_push_or_pull_that_exits_0(fake_pct, tmp_path, transfer):
+    # pct.pm gives push and pull no $upid_exit: a failed worker exits 0 with the error on stderr only (contract 0.3, 12.2)
+    script, _log = fake_pct
+    connection = pct_connection({"pve_vmid": 170, "lxcri_pct_executable": str(script)})
+    source = tmp_path / "in.txt"
+    source.write_text("x")
+    with pytest.raises(AnsibleError, match="pct p(ush|ull) of .* failed: failed to open .*: No such file or directory"):
+        getattr(connection, transfer)(str(source), str(tmp_path / "out.txt"))
