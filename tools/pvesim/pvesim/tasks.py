@@ -105,13 +105,16 @@ def _active_done(state, upid, status):
 def list_tasks(state):
     """All known tasks, newest first: dicts with upid fields + status/endtime when finished."""
     out = {}
-    for name in ("index", "active"):
-        p = state.host_path(TASK_DIR + "/" + name)
-        try:
-            lines = p.read_text().splitlines()
-        except FileNotFoundError:
-            continue
-        for ln in lines:
+    texts = []
+    # under the lock: a worker finishing between the two reads would otherwise be in neither file
+    with _index_lock(state):
+        for name in ("index", "active"):
+            try:
+                texts.append(state.host_path(TASK_DIR + "/" + name).read_text())
+            except FileNotFoundError:
+                continue
+    for text in texts:
+        for ln in text.splitlines():
             parts = ln.split(" ", 2)
             try:
                 d = upid_decode(parts[0])

@@ -165,3 +165,33 @@ def test_init_layout(tmp_path):
     assert os.readlink(st.root / "local") == "nodes/node1"
     assert (st.root / "storage.cfg").read_text().startswith("dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n")
     assert st.template_cache_dir("local") == st.root / ".host/var/lib/vz/template/cache"
+
+
+def test_a_finished_task_never_drops_out_of_the_task_list(state):
+    # a worker moves from the active file to the index when it ends (PVE::RPCEnvironment::active_workers);
+    # a reader between the two writes must still see it, else a client that told tasks apart by the list
+    # before and after its own call takes an old one for its own
+    import threading
+
+    from pvesim import tasks
+
+    started = []
+    stop = threading.Event()
+
+    def churn():
+        for n in range(400):
+            upid = tasks.upid_encode("pve", 1000 + n, 1, int(time.time()), "vztemplate", "120", "root@pam")
+            tasks._active_add(state, upid)
+            started.append(upid)
+            tasks._active_done(state, upid, "OK")
+        stop.set()
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    missing = set()
+    while not stop.is_set():
+        known = list(started)
+        listed = {t["upid"] for t in tasks.list_tasks(state)}
+        missing.update(u for u in known if u not in listed)
+    worker.join()
+    assert not missing
