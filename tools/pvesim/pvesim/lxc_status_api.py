@@ -76,6 +76,24 @@ def vm_start(env, p):
     return fork_worker(env, "vzstart", vmid, realcmd)
 
 
+def _running_backend(env, vmid, word="CT"):
+    """The backend of a CT these calls need running (PVE::LXC::check_running before the worker forks);
+    vm_reboot's message says "VM" as pve-container's does."""
+    backend = get_backend(env.state)
+    if not backend.is_running(vmid):
+        raise PVEError("%s %d not running" % (word, vmid))
+    return backend
+
+
+@contextlib.contextmanager
+def _unlocked_config(env, vmid):
+    """The CT's config under its lock, refused when the config holds a lock (check_lock)."""
+    with lock_config(env, vmid):
+        conf = load_config(env, vmid)
+        check_lock(conf)
+        yield conf
+
+
 @api("POST", "/nodes/{node}/lxc/{vmid}/status/stop", perm=Perm("/vms/{vmid}", ("VM.PowerMgmt",)),
      params=dict(NV, skiplock=Param("boolean"), **{"overrule-shutdown": Param("boolean", default=0)}),
      name="vm_stop", protected=True)
@@ -83,9 +101,7 @@ def vm_stop(env, p):
     vmid = p["vmid"]
     if p.get("skiplock") and not env.is_root_pam:
         raise param_error({"skiplock": "Only root may use this option."})
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
+    backend = _running_backend(env, vmid)
 
     def realcmd(worker):
         with lock_config(env, vmid):
@@ -103,14 +119,10 @@ def vm_stop(env, p):
 def vm_shutdown(env, p):
     vmid = p["vmid"]
     timeout = p.get("timeout", 60)
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("CT %d not running" % vmid)
+    backend = _running_backend(env, vmid)
 
     def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
+        with _unlocked_config(env, vmid):
             stopped = backend.stop(worker, vmid, kill=False, timeout=timeout, nokill=not p.get("forceStop"))
             if not stopped:
                 raise PVEError("container did not stop")
@@ -123,14 +135,10 @@ def vm_shutdown(env, p):
      protected=True)
 def vm_reboot(env, p):
     vmid = p["vmid"]
-    backend = get_backend(env.state)
-    if not backend.is_running(vmid):
-        raise PVEError("VM %d not running" % vmid)
+    backend = _running_backend(env, vmid, word="VM")
 
     def realcmd(worker):
-        with lock_config(env, vmid):
-            conf = load_config(env, vmid)
-            check_lock(conf)
+        with _unlocked_config(env, vmid):
             # vm_reboot: shutdown with timeout, killed when the timeout expires, then start
             backend.stop(None, vmid, kill=False, timeout=p.get("timeout") if p.get("timeout") is not None else 60, nokill=False)
             if backend.is_running(vmid):
