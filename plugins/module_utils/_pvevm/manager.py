@@ -25,6 +25,8 @@ class VmManager(GuestManager):
 
     word = "VM"
     name_key = "name"
+    cli = "qm"
+    root_only_changes = staticmethod(vm_plan.root_only_changes)
 
     def run(self):
         params = self.p
@@ -66,6 +68,7 @@ class VmManager(GuestManager):
     def _create(self, vmid, node, desired, state):
         self._need_node(node)
         config = vm_plan.plan_create(desired)
+        self._deny_root_only(config, [], {})
         if vmid is None:
             vmid = self.t.nextid()
         plan = self._plan(None, model.public(config, with_secrets=True)[0])
@@ -98,6 +101,7 @@ class VmManager(GuestManager):
         predicted = vm_plan.predict_clone(source, args, source_row["vmid"])
         # A clone is a create: a declared cipassword is written even when the template has one.
         delta = vm_plan.plan_config(predicted, desired, exclusive=bool(self.p.get("exclusive")), rewrite_secrets=True)
+        self._deny_root_only(delta.set, delta.delete, predicted)
         plan = self._plan(None, delta.diff_views()[1])
         created = False
         try:
@@ -151,6 +155,7 @@ class VmManager(GuestManager):
     def _update(self, vmid, node, current, pending, digest, status, desired, state):
         delta = vm_plan.plan_config(current, desired, exclusive=bool(self.p.get("exclusive")),
                                     rewrite_secrets=self.p.get("update_password") == "always")
+        self._deny_root_only(delta.set, delta.delete, current)
         plan = self._plan(*delta.diff_views())
         is_template = bool(current.get("template"))
         if is_template and (delta.resize or any(model.is_disk(key) for key in list(delta.set) + delta.delete)):
