@@ -404,22 +404,37 @@ def _detach_drive(env: Env, conf: dict, opt: str, value: str, force: bool, log: 
         add_unused_volume(conf, vol)
 
 
+def _hotplug_features(conf: dict) -> set[str]:
+    """``parse_hotplug_features`` of the config's ``hotplug`` (``1``, the default, is network,disk,usb; ``0`` none)."""
+    value = str(conf.get("hotplug", "1"))
+    if value == "0":
+        return set()
+    return {"network", "disk", "usb"} if value == "1" else set(split_list(value))
+
+
+def _drive_hotplugs(opt: str, features: set[str]) -> bool:
+    """vmconfig_hotplug_pending: adding or removing a drive on a running VM needs the ``disk`` hotplug feature and a
+    bus that hot-plugs ("skip" for efidisk, ide, sata and tpmstate; vmconfig_update_disk likewise for a new drive)."""
+    return qmschema.is_drive_key(opt) and "disk" in features and not re.match(r"^(efidisk|ide|sata|tpmstate)\d+$", opt)
+
+
 def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set[str] | None,
                   log: Callable[[str], None]) -> dict[str, str]:
     """``vmconfig_apply_pending`` (stopped) or ``vmconfig_hotplug_pending`` (running): what can
     change now changes, the rest stays in ``[PENDING]``.  Returns the per-key errors.
 
-    NICs and new disks hotplug in state mode only: the real mode does not ``device_add`` into a
-    running QEMU, so there they wait for the next start like every non-fast-plug key."""
+    NICs and drives (added or removed, by the ``hotplug`` option and the bus) hotplug in state mode
+    only: the real mode does not ``device_add`` into a running QEMU, so there they wait for the next
+    start like every non-fast-plug key."""
     errors: dict[str, str] = {}
-    hotplug_devices = vm_runtime(env.state).mode == "state"
+    features = _hotplug_features(conf) if vm_runtime(env.state).mode == "state" else set()
     pend = conf["pending"]
     deletions = pending.parse_pending_delete(pend.get("delete"))
     for opt in list(deletions):
         if selection is not None and opt not in selection:
             continue
         if running and not (opt in FAST_PLUG or re.match(r"^unused\d+$", opt)
-                            or (hotplug_devices and re.match(r"^net\d+$", opt))):
+                            or ("network" in features and re.match(r"^net\d+$", opt)) or _drive_hotplugs(opt, features)):
             continue
         try:
             if re.match(r"^unused\d+$", opt) and conf.get(opt):
@@ -436,8 +451,8 @@ def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
         if running:
-            new_drive = qmschema.is_drive_key(opt) and opt not in conf and not opt.startswith(("efidisk", "tpmstate"))
-            if not (opt in FAST_PLUG or (hotplug_devices and (re.match(r"^net\d+$", opt) or new_drive))):
+            new_drive = opt not in conf and _drive_hotplugs(opt, features)
+            if not (opt in FAST_PLUG or ("network" in features and re.match(r"^net\d+$", opt)) or new_drive):
                 continue
         if qmschema.is_drive_key(opt) and conf.get(opt):
             old = _volume_of(opt, conf[opt])
