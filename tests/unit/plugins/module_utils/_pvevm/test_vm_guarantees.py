@@ -219,3 +219,58 @@ def test_info_of_a_rich_vm_fed_back_is_a_no_op(node, via, exclusive):
     again = run(node, via, vmid=200, node="pve", exclusive=exclusive, **config)
     assert not again["changed"] and again["_writes"] == [] and again["actions"] == [], again["actions"]
     assert again["config"] == config
+
+
+# -- bad input: each refused before any call, naming the field (beyond test_vm_manager's table) -------
+
+MORE_BAD_INPUT = [
+    (dict(net=[{"bridge": "vmbr0", "tag": 5000}]), "net[0].tag"),
+    (dict(net=[{"bridge": "vmbr0", "mtu": 70000}]), "net[0].mtu"),
+    (dict(net=[{"bridge": "vmbr0", "macaddr": "01:00:5E:00:00:01"}]), "net[0].macaddr"),
+    (dict(net=[{"bridge": "vmbr0", "bogus": 1}]), "net[0].bogus"),
+    (dict(net=["virtio,bridge=vmbr0", 5]), "net[1]"),
+    (dict(net=[{"bridge": "vmbr0", "id": 32}]), "net"),
+    (dict(disks={"scsi0": {"storage": "local-lvm", "size": "lots"}}), "disks.scsi0.size"),
+    (dict(disks={"scsi0": {"storage": "local-lvm", "size": "0"}}), "disks.scsi0.size"),
+    (dict(disks={"scsi0": {"storage": "local-lvm", "size": "4G", "bogus": 1}}), "disks.scsi0.bogus"),
+    (dict(disks={"scsi0": {"storage": "local-lvm", "size": "4G", "cache": "none,ro=1"}}), "disks.scsi0.cache"),
+    (dict(disks={"scsi0": {"storage": "local-lvm,x=1", "size": "4G"}}), "disks.scsi0.storage"),
+    (dict(disks={"virtio16": {"storage": "local-lvm", "size": "4G"}}), "disks"),
+    (dict(disks=["scsi0"]), "disks"),
+    (dict(ipconfig=[{"gw": "192.0.2.1"}]), "ipconfig[0].gw"),
+    (dict(ipconfig=[{"ip": "300.1.1.1/24"}]), "ipconfig[0].ip"),
+    (dict(ipconfig=[{"ip6": "fe80::1/200"}]), "ipconfig[0].ip6"),
+    (dict(clone={"source": "bad name!"}), "clone.source"),
+    (dict(clone={"source": 900, "bogus": 1}), "clone.bogus"),
+    (dict(cpu={"cputype": "host", "bogus": 1}), "cpu.bogus"),
+    (dict(agent={"enabled": True, "bogus": 1}), "agent.bogus"),
+    (dict(machine="q35,bogus=1"), "machine"),
+    (dict(startup="order=x"), "startup"),
+    (dict(tags=["bad tag!"]), "tags"),
+    (dict(nameserver=["not-an-ip"]), "nameserver"),
+    (dict(searchdomain=["bad domain!"]), "searchdomain"),
+    (dict(sshkeys="ssh-ed25519 AAAA\x00 me@example"), "sshkeys"),
+    (dict(balloon=-1), "balloon"),
+    (dict(vcpus=0), "vcpus"),
+    (dict(sockets=0), "sockets"),
+    (dict(memory="lots"), "memory"),
+    (dict(ostype="linux"), "ostype"),
+    (dict(bios="uefi"), "bios"),
+    (dict(boot="order=scsi0;bogus"), "boot"),
+    (dict(hookscript="local:snippets/a\nb"), "hookscript"),
+    (dict(ciuser="admin\nroot"), "ciuser"),
+    (dict(name="-web"), "name"),
+    (dict(lock_timeout=-1), "lock_timeout"),
+    (dict(cipassword=SECRET + "\x07"), "cipassword"),
+]
+
+
+@pytest.mark.parametrize("bad, field", MORE_BAD_INPUT, ids=[field + "-" + str(i) for i, (_bad, field) in enumerate(MORE_BAD_INPUT)])
+def test_more_bad_input_is_refused_before_any_call_naming_the_field(node, via, bad, field):
+    t = transport(node, via)
+    with pytest.raises(LxcriError) as err:
+        VmManager(t, params(**vm(**bad))).run()
+    assert err.value.error_kind == "invalid_argument", err.value.msg
+    assert str(err.value.details.get("field", "")).startswith(field), (err.value.details, err.value.msg)
+    assert t.reads == [] and node.writes == [] and node.vm_conf_text(200) is None
+    assert SECRET not in repr(err.value.to_result())
