@@ -16,6 +16,7 @@ from __future__ import annotations
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import GuestManager, query_guests
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import DIGEST_SHOWN
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import plan as vm_plan
 
@@ -110,11 +111,13 @@ class VmManager(GuestManager):
                      self.t.clone, vmid, vmid=source_row["vmid"], newid=vmid, name=args.get("name"), full=args["full"],
                      storage=args.get("storage"), node=source_node)
             created = True
+            digest = None
             if not self.check:
                 # Plan the rest against the clone as Proxmox made it (its volumes and MACs are known only now).
                 found = self.t.read(vmid, node)
+                digest = found[2]
                 delta = vm_plan.plan_config(model.from_raw(found[0]), desired, exclusive=bool(self.p.get("exclusive")), rewrite_secrets=True)
-            self._write(plan, vmid, node, delta, None)
+            self._write(plan, vmid, node, delta, digest)
             status, is_template = self._after_create(plan, vmid, node, state)
         except LxcriError as exc:
             self._failed_create(exc, vmid, node, created)
@@ -145,8 +148,9 @@ class VmManager(GuestManager):
     def _write(self, plan, vmid, node, delta, digest):
         """The ``set`` (only the differing keys, with the digest read) and the resizes of ``delta``."""
         if delta.set or delta.delete:
-            if self.t.name == "api" and digest is None and not self.check:
-                digest = self.t.read_digest(vmid, node)
+            if self.t.name == "api" and digest is None:
+                # In check mode a clone's digest is unknown; the action shows it by name in both modes.
+                digest = DIGEST_SHOWN if self.check else self.t.read_digest(vmid, node)
             self._do(plan, "set", "set %s of VM %s" % (delta.summary(), vmid), self.t.update, vmid,
                      vmid=vmid, values=delta.write_values(), delete=delta.delete, digest=digest, node=node)
         for disk, size in delta.resize:

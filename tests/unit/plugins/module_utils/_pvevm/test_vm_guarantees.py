@@ -274,3 +274,59 @@ def test_more_bad_input_is_refused_before_any_call_naming_the_field(node, via, b
     assert str(err.value.details.get("field", "")).startswith(field), (err.value.details, err.value.msg)
     assert t.reads == [] and node.writes == [] and node.vm_conf_text(200) is None
     assert SECRET not in repr(err.value.to_result())
+
+
+def test_info_of_a_rich_vm_fed_back_through_the_modules_is_a_no_op(node, via, monkeypatch, capsys):
+    """The same through AnsibleModule (its type conversions of every returned option), diff mode on."""
+    from ansible_collections.lxcri.containers.plugins.modules import pve_vm, pve_vm_info
+    from ansible_collections.lxcri.containers.tests.unit.plugins.modules.test_pve_vm import run_module
+
+    made = run_module(pve_vm, dict(RICH, cipassword=SECRET, _ansible_diff=True), node, monkeypatch, capsys, via)
+    assert made["changed"] and SECRET not in repr(made), made.get("msg")
+    info = run_module(pve_vm_info, dict(name="rich"), node, monkeypatch, capsys, via)
+    config = info["vms"][0]["config"]
+    again = run_module(pve_vm, dict(config, vmid=200, exclusive=True, _ansible_diff=True), node, monkeypatch, capsys, via)
+    assert not again.get("failed") and not again["changed"], again.get("msg") or again["actions"]
+    assert again["diff"] == {"before": {}, "after": {}}
+
+
+# -- clone --------------------------------------------------------------------------------------------------
+
+def test_clone_is_ignored_once_the_vm_exists(node, via):
+    make_template(node)
+    spec = dict(vmid=201, name="web2", node="pve", clone={"source": "debian-tmpl"}, memory=1024)
+    assert kinds(run(node, via, **spec)) == ["clone", "set"]
+    again = run(node, via, **dict(spec, memory=2048))
+    assert kinds(again) == ["set"] and "memory: 2048" in node.vm_conf_text(201)
+
+
+def test_clone_of_a_plain_vm_by_name_is_full_and_check_mode_predicts_it(node, via):
+    run(node, via, **vm())
+    spec = dict(vmid=201, name="web-copy", node="pve", clone={"source": "web", "target_storage": "local-lvm"}, cores=4)
+    real = assert_check_predicts_real(node, via, **spec)
+    assert kinds(real) == ["clone", "set"] and "full" in real["actions"][0]["description"]
+    conf = node.vm_conf_text(201)
+    assert "cores: 4" in conf and "scsi0: local-lvm:vm-201-disk-0" in conf and "name: web-copy" in conf
+    assert real["config"]["net"][0]["macaddr"] != run(node, via, vmid=200)["config"]["net"][0]["macaddr"]
+
+
+def test_a_clone_source_name_two_vms_share_is_refused_naming_the_field(node, via):
+    run(node, via, **vm())
+    run(node, via, **vm(vmid=201))
+    before = len(node.writes)
+    with pytest.raises(LxcriError) as err:
+        run(node, via, vmid=202, node="pve", clone={"source": "web"})
+    assert err.value.error_kind == "conflict" and err.value.details["field"] == "clone.source"
+    assert len(node.writes) == before and node.vm_conf_text(202) is None
+
+
+# -- diff mode ------------------------------------------------------------------------------------------------
+
+def test_the_diff_of_a_create_an_update_and_a_removal(node, via):
+    made = run(node, via, **vm(cipassword=SECRET))
+    assert made["diff"]["before"] == {} and made["diff"]["after"]["memory"] == 1024
+    assert made["diff"]["after"]["disks"]["scsi0"]["iothread"] is True and SECRET not in repr(made["diff"])
+    changed = run(node, via, **vm(memory=2048, tags=["web", "prod"]))
+    assert changed["diff"] == {"before": {"memory": 1024, "tags": ["web"]}, "after": {"memory": 2048, "tags": ["prod", "web"]}}
+    gone = run(node, via, vmid=200, state="absent")
+    assert gone["diff"]["after"] == {} and gone["diff"]["before"]["name"] == "web" and "cipassword" not in gone["diff"]["before"]
