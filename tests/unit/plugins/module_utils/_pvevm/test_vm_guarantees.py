@@ -330,3 +330,27 @@ def test_the_diff_of_a_create_an_update_and_a_removal(node, via):
     assert changed["diff"] == {"before": {"memory": 1024, "tags": ["web"]}, "after": {"memory": 2048, "tags": ["prod", "web"]}}
     gone = run(node, via, vmid=200, state="absent")
     assert gone["diff"]["after"] == {} and gone["diff"]["before"]["name"] == "web" and "cipassword" not in gone["diff"]["before"]
+
+
+# -- idempotence of every option shape ---------------------------------------------------------------------------
+
+EXOTIC = dict(vmid=200, name="exotic", node="pve", bios="ovmf", machine={"type": "q35"}, cpu={"cputype": "host", "flags": ["+aes", "-pcid"]},
+              agent=True, memory={"current": 1024}, vcpus=1, cpulimit=1.5, cpuunits=200, acpi=True, kvm=False,
+              disks={"efidisk0": {"storage": "local-lvm", "efitype": "4m", "pre-enrolled-keys": True},
+                     "tpmstate0": {"storage": "local-lvm", "version": "v2.0"},
+                     "scsi1": {"storage": "local-lvm", "size": "1536M", "format": "raw", "cache": "writeback", "ssd": True,
+                               "discard": "on", "backup": False},
+                     "ide0": {"file": "none", "media": "cdrom"}},
+              net=["virtio,bridge=vmbr0,queues=2", {"bridge": "vmbr0", "link_down": True, "trunks": [10, 20]}],
+              boot="order=scsi1;net0", sshkeys="ssh-ed25519 AAAAC3Nza a@b\nssh-rsa AAAAB3Nza c@d\n", startup="order=1,up=5",
+              nameserver=["192.0.2.53", "2001:db8::53"], searchdomain=["a.example", "b.example"], tags=["x"])
+
+
+def test_every_option_shape_converges_then_is_a_no_op(node, via):
+    spec = dict(EXOTIC)
+    made = run(node, via, **spec)
+    assert made["changed"] and made["_warnings"] == [], made["_warnings"]
+    conf = node.vm_conf_text(200)
+    assert "cpu: host,flags=+aes;-pcid" in conf and "trunks=10;20" in conf and "scsi1: local-lvm:vm-200-disk-" in conf
+    again = run(node, via, **spec)
+    assert not again["changed"] and again["_writes"] == [], again["actions"]
