@@ -354,3 +354,15 @@ def test_every_option_shape_converges_then_is_a_no_op(node, via):
     assert "cpu: host,flags=+aes;-pcid" in conf and "trunks=10;20" in conf and "scsi1: local-lvm:vm-200-disk-" in conf
     again = run(node, via, **spec)
     assert not again["changed"] and again["_writes"] == [], again["actions"]
+
+
+def test_an_api_no_op_without_node_reads_the_live_status(node):
+    """Without ``node`` the VM is found in /cluster/resources, whose status pvestatd refreshes only every
+    10 s: the live status is read too (three reads), so a VM started a moment ago counts as running."""
+    run(node, "api", **vm())
+    node.run_command(["/usr/sbin/qm", "start", "200"])
+    spec = dict(vm(node=None), cores=4)
+    changed = VmManager(node.api_vm_transport(node=None), params(**spec)).run()
+    assert changed["node"] == "pve" and changed["status"] == "running" and changed["restart_required"]
+    again = VmManager(node.api_vm_transport(node=None), params(**spec)).run()
+    assert not again["changed"] and [read[1].rsplit("/", 1)[-1] for read in again["reads"]] == ["resources", "pending", "current"]
