@@ -40,11 +40,24 @@ class VmManager(GuestManager):
 
         if state == "absent":
             return self._absent(vmid, node, current, status)
+        self._refuse_duplicate_name(rows, vmid, current, desired.get("name"))
         if current is None:
             if clone is not None:
                 return self._clone(vmid, node, rows, clone, desired, state)
             return self._create(vmid, node, desired, state)
         return self._update(vmid, node, current, guest.pending, guest.digest, status, desired, state)
+
+    def _refuse_duplicate_name(self, rows, vmid, current, name):
+        """A name identifies a VM (``name`` without ``vmid``): never give a second VM one another VM has (a create, a clone or
+        a rename); Proxmox would allow it, and every later run by name would then fail.  A VM that already shares its
+        name is left alone."""
+        if name is None or (current or {}).get("name") == name:
+            return
+        holders = [row["vmid"] for row in rows if row.get("name") == name and row["vmid"] != vmid]
+        if holders:
+            raise LxcriError("name: %s is already the name of VM %s; VM names must be unique (they identify a VM when vmid is not given), "
+                             "so choose another name" % (name, ", ".join(str(holder) for holder in holders)), errors.CONFLICT,
+                             details={"field": "name", "vmids": holders})
 
     # -- absent -----------------------------------------------------------------------------------
     def _absent(self, vmid, node, current, status):

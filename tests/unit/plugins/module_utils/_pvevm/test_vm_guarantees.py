@@ -138,12 +138,42 @@ def test_a_disk_left_out_is_kept_and_with_exclusive_detached_to_unused(node, via
 
 def test_a_name_two_vms_share_is_refused_when_it_is_the_identity(node, via):
     run(node, via, **vm())
-    run(node, via, **vm(vmid=201))
+    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])  # made outside the module
+    assert rc == 0, err
     before = len(node.writes)
     with pytest.raises(LxcriError) as err:
         run(node, via, name="web", node="pve", memory=4096)
     assert err.value.error_kind == "conflict" and err.value.details["vmids"] == [200, 201] and "give vmid" in err.value.msg
     assert len(node.writes) == before
+
+
+@pytest.mark.parametrize("how", ["create", "clone", "rename"])
+def test_a_run_that_would_give_a_second_vm_the_same_name_is_refused_before_any_write(node, via, how):
+    """Names identify VMs (``name`` without ``vmid``), so the module never makes two VMs share one; a VM that already
+    shares its name (made elsewhere) can still be managed by vmid."""
+    run(node, via, **vm())
+    if how == "clone":
+        make_template(node)
+        spec = dict(vmid=201, name="web", node="pve", clone={"source": 900})
+    elif how == "rename":
+        run(node, via, **vm(vmid=201, name="db"))
+        spec = vm(vmid=201)
+    else:
+        spec = vm(vmid=201)
+    before = len(node.writes)
+    for check in (True, False):
+        with pytest.raises(LxcriError) as err:
+            run(node, via, check=check, **spec)
+        assert err.value.error_kind == "conflict" and err.value.details["field"] == "name" and err.value.details["vmids"] == [200]
+        assert "VM 200" in err.value.msg
+    assert len(node.writes) == before and "name: web" not in (node.vm_conf_text(201) or "")
+
+
+def test_a_vm_that_already_shares_its_name_is_still_managed_by_vmid(node, via):
+    run(node, via, **vm())
+    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])
+    assert rc == 0, err
+    assert kinds(run(node, via, vmid=201, name="web", node="pve", memory=1024)) == ["set"]
 
 
 def test_a_vmid_held_by_a_container_is_a_clear_error_and_the_container_is_untouched(node, via):
@@ -312,7 +342,8 @@ def test_clone_of_a_plain_vm_by_name_is_full_and_check_mode_predicts_it(node, vi
 
 def test_a_clone_source_name_two_vms_share_is_refused_naming_the_field(node, via):
     run(node, via, **vm())
-    run(node, via, **vm(vmid=201))
+    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])  # made outside the module
+    assert rc == 0, err
     before = len(node.writes)
     with pytest.raises(LxcriError) as err:
         run(node, via, vmid=202, node="pve", clone={"source": "web"})
