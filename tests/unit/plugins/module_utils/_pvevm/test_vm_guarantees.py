@@ -14,15 +14,14 @@ import pytest
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.manager import VmManager, query
-from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pvevm.test_vm_manager import (
-    SECRET, make_template, params, run, transport, vm)
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pvevm.test_vm_manager import SECRET, make_template, params, run, transport, vm
 from pvesim import handlers
 from pvesim.qemu_api import configs as qemu_configs
 
 
 @pytest.fixture
 def node(tmp_path, monkeypatch):
-    from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
     return PveNode(tmp_path, monkeypatch)
 
 

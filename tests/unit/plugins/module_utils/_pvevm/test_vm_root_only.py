@@ -17,6 +17,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import Manager
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.manager import VmManager
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve import test_manager as ct
+from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
 from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pvevm.test_vm_manager import make_template, params, run, vm
 
 TOKEN = dict(api_token_id="root@pam!ansible", api_token_secret="3f1c2d4e-token-secret")
@@ -45,7 +46,6 @@ def refused(sim, fields, check=False, **kwargs):
 
 @pytest.fixture
 def node(tmp_path, monkeypatch):
-    from ansible_collections.lxcri.containers.tests.unit.plugins.module_utils._pve.pvesim_node import PveNode
     return PveNode(tmp_path, monkeypatch)
 
 
