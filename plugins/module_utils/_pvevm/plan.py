@@ -115,7 +115,8 @@ def _disk_hot_applied(key, before, after, features):
     if model.is_cdrom(before):
         return True  # change_medium
     if after.get("file") != before.get("file"):
-        return "disk" in features
+        # The old volume is unplugged, the new one plugged as a new disk: ide and sata "skip".
+        return "disk" in features and bus not in ("ide", "sata")
     return not any(before.get(k) != after.get(k) for k in DISK_COLD_OPTIONS)
 
 

@@ -45,14 +45,14 @@ def set_vm_conf_line(sim, vmid, key, value):
 
 def assert_check_predicts_real(sim, via, **spec):
     """A check-mode run writes nothing and lists what the real run then does (kind, description, argv), with the same
-    ``changed``, ``status``, ``restart_required`` and diff."""
+    ``changed``, ``status``, ``restart_required``, ``pending`` and diff."""
     before_conf = {vmid: sim.vm_conf_text(vmid) for vmid in (200, 201)}
     planned = run(sim, via, check=True, **spec)
     assert planned["_writes"] == [] and {vmid: sim.vm_conf_text(vmid) for vmid in (200, 201)} == before_conf
     real = run(sim, via, **spec)
     shown = [(a["kind"], a["description"], a.get("argv")) for a in planned["actions"]]
     assert shown == [(a["kind"], a["description"], a.get("argv")) for a in real["actions"]]
-    for key in ("changed", "status", "restart_required", "template", "diff"):
+    for key in ("changed", "status", "restart_required", "pending", "template", "diff"):
         assert planned[key] == real[key], (key, planned[key], real[key])
     return real
 
@@ -63,6 +63,11 @@ CHECK_CASES = [
     ("memory while running", dict(memory=2048)),
     ("hot description while running", dict(description="front end")),
     ("apply_pending restart", dict(cores=4, apply_pending="restart")),
+    ("hot cpuunits, cpulimit, balloon, tablet", dict(cpuunits=300, cpulimit=2, balloon=512, tablet=False)),
+    ("balloon disabled: pending", dict(balloon=0)),
+    ("agent fstrim hot, type pending", dict(agent={"enabled": True, "fstrim_cloned_disks": True, "type": "isa"})),
+    ("disk backup hot, cache pending", dict(disks={"scsi0": {"storage": "local-lvm", "size": "4G", "backup": False},
+                                                   "virtio1": {"storage": "local-lvm", "size": "1G", "cache": "writeback"}})),
     ("stopped", dict(state="stopped")),
     ("stopped with force_stop", dict(state="stopped", force_stop=True)),
     ("restarted", dict(state="restarted")),
@@ -76,8 +81,8 @@ CHECK_CASES = [
 
 @pytest.mark.parametrize("case, change", CHECK_CASES, ids=[case for case, _change in CHECK_CASES])
 def test_check_mode_plans_what_the_real_run_does(node, via, case, change):
-    start = vm(state="started", net=[{"bridge": "vmbr0"}, {"bridge": "vmbr0", "tag": 20}],
-               disks={"scsi0": {"storage": "local-lvm", "size": "4G"}, "virtio1": {"storage": "local-lvm", "size": "1G"}})
+    start = vm(state="started", net=[{"bridge": "vmbr0"}, {"bridge": "vmbr0", "tag": 20}], agent=True,
+               disks={"scsi0": {"storage": "local-lvm", "size": "4G", "iothread": True}, "virtio1": {"storage": "local-lvm", "size": "1G"}})
     run(node, via, **start)
     spec = vm(**change)
     if change.get("state") in ("absent", "template", "stopped", "restarted"):
