@@ -140,10 +140,15 @@ def test_a_disk_left_out_is_kept_and_with_exclusive_detached_to_unused(node, via
 
 # -- name uniqueness ----------------------------------------------------------------------------------
 
-def test_a_name_two_vms_share_is_refused_when_it_is_the_identity(node, via):
-    run(node, via, **vm())
-    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])  # made outside the module
+def two_vms_named_web(sim, via):
+    """VM 200 made by the module, VM 201 with the same name made outside it (the module never makes a duplicate)."""
+    run(sim, via, **vm())
+    rc, _out, err = sim.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])
     assert rc == 0, err
+
+
+def test_a_name_two_vms_share_is_refused_when_it_is_the_identity(node, via):
+    two_vms_named_web(node, via)
     before = len(node.writes)
     with pytest.raises(LxcriError) as err:
         run(node, via, name="web", node="pve", memory=4096)
@@ -174,9 +179,7 @@ def test_a_run_that_would_give_a_second_vm_the_same_name_is_refused_before_any_w
 
 
 def test_a_vm_that_already_shares_its_name_is_still_managed_by_vmid(node, via):
-    run(node, via, **vm())
-    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])
-    assert rc == 0, err
+    two_vms_named_web(node, via)
     assert kinds(run(node, via, vmid=201, name="web", node="pve", memory=1024)) == ["set"]
 
 
@@ -345,9 +348,7 @@ def test_clone_of_a_plain_vm_by_name_is_full_and_check_mode_predicts_it(node, vi
 
 
 def test_a_clone_source_name_two_vms_share_is_refused_naming_the_field(node, via):
-    run(node, via, **vm())
-    rc, _out, err = node.run_command(["/usr/sbin/qm", "create", "201", "--name", "web"])  # made outside the module
-    assert rc == 0, err
+    two_vms_named_web(node, via)
     before = len(node.writes)
     with pytest.raises(LxcriError) as err:
         run(node, via, vmid=202, node="pve", clone={"source": "web"})
