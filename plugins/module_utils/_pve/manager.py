@@ -130,8 +130,8 @@ class GuestManager:
         """
         shown = func(check=True, **kwargs)
         self.executor.record(kind, description, argv=shown if shown and isinstance(shown[0], str) else None,
-                             run=lambda: retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=lock_vmid,
-                                                              tool=self.cli))
+                             run=lambda: retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout,
+                                                               vmid=lock_vmid, tool=self.cli))
         return shown
 
     def _plan(self, before, after):

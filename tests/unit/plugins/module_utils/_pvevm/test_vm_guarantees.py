@@ -333,7 +333,7 @@ def test_clone_is_ignored_once_the_vm_exists(node, via):
     make_template(node)
     spec = dict(vmid=201, name="web2", node="pve", clone={"source": "debian-tmpl"}, memory=1024)
     assert kinds(run(node, via, **spec)) == ["clone", "set"]
-    again = run(node, via, **dict(spec, memory=2048))
+    again = run(node, via, **{**spec, "memory": 2048})
     assert kinds(again) == ["set"] and "memory: 2048" in node.vm_conf_text(201)
 
 
@@ -397,7 +397,7 @@ def test_an_api_no_op_without_node_reads_the_live_status(node):
     10 s: the live status is read too (three reads), so a VM started a moment ago counts as running."""
     run(node, "api", **vm())
     node.run_command(["/usr/sbin/qm", "start", "200"])
-    spec = dict(vm(node=None), cores=4)
+    spec = vm(node=None, cores=4)
     changed = VmManager(node.api_vm_transport(node=None), params(**spec)).run()
     assert changed["node"] == "pve" and changed["status"] == "running" and changed["restart_required"]
     again = VmManager(node.api_vm_transport(node=None), params(**spec)).run()
