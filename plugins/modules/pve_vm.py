@@ -16,7 +16,10 @@ description:
     become dicts, sizes C(32G), the MAC and model Proxmox generated kept when not declared); only the keys that differ are
     written (C(qm set) or C(PUT .../config) with the config C(digest)), removed keys with C(delete), bigger disks with a
     resize (disks never shrink). A run that changes nothing makes no mutating call and two reads (the listing and the
-    pending view).
+    pending view); over the API without O(node), a third (the live status, as the cluster listing's may be 10 s old).
+  - Over the API with a token, or as a user other than root@pam logged in with a password, a change Proxmox allows only
+    to root@pam (O(hookscript), set or removed; a disk whose C(file) or C(import-from) is a host path) is refused before any
+    write with C(error_kind=permission), naming the fields.
   - A change that a running VM keeps pending until its next start (what QEMU cannot hot-plug) is reported in
     RV(restart_required); O(apply_pending=restart) reboots it to apply such changes.
   - A locked VM is retried with backoff up to O(lock_timeout). A create or clone that fails halfway removes what it made.
@@ -253,7 +256,10 @@ options:
     description: Protection against removal.
     type: bool
   hookscript:
-    description: Hook script volume, for example C(local:snippets/hook.sh).
+    description:
+      - Hook script volume, for example C(local:snippets/hook.sh).
+      - Proxmox lets only root@pam logged in with a password change it over the API (never a token); use O(transport=qm)
+        on the node or O(api_user=root@pam) with O(api_password).
     type: str
 seealso:
   - module: lxcri.containers.pve_vm_info

@@ -105,6 +105,13 @@ class GuestManager:
 
     word = "CT"
     name_key = "hostname"
+    cli = "pct"
+
+    @staticmethod
+    def root_only_changes(changes, deleted, current):
+        """The (field, reason) pairs of a write (``changes`` {key: canonical value}, ``deleted`` keys) that Proxmox
+        allows over the API only to root@pam logged in with a password; each guest type's plan supplies its own."""
+        raise NotImplementedError
 
     def __init__(self, transport, params, check_mode=False, warn=None):
         self.t = transport
@@ -123,7 +130,8 @@ class GuestManager:
         """
         shown = func(check=True, **kwargs)
         self.executor.record(kind, description, argv=shown if shown and isinstance(shown[0], str) else None,
-                             run=lambda: retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout, vmid=lock_vmid))
+                             run=lambda: retry.with_lock_retry(lambda: func(check=False, **kwargs), self.lock_timeout,
+                                                               vmid=lock_vmid, tool=self.cli))
         return shown
 
     def _plan(self, before, after):
@@ -162,6 +170,18 @@ class GuestManager:
             entry.update(self.t.status(entry["vmid"], node))
         return Located(entry["vmid"], node, from_raw(raw), pending, digest, entry.get("status") or "unknown")
 
+    def _deny_root_only(self, changes, deleted, current):
+        """Refuse, before any write, what Proxmox would refuse an API token or a user other than root@pam (``error_kind``
+        permission, naming the fields and the remedy), instead of failing halfway through the plan."""
+        if self.t.name != "api" or self.t.is_root_pam:
+            return
+        found = self.root_only_changes(changes, deleted, current)
+        if found:
+            raise LxcriError("%s: Proxmox allows changing %s only to root@pam logged in with a password (API tokens, even root@pam's, "
+                             "are refused). Use transport: %s on the node, or api_user: root@pam with api_password."
+                             % (", ".join(key for key, _reason in found), "; ".join(reason for _key, reason in found), self.cli),
+                             errors.PERMISSION, details={"fields": [key for key, _reason in found]})
+
     def _stop(self, plan, vmid, node):
         if self.p.get("force_stop"):
             self._do(plan, "stop", "stop %s %s" % (self.word, vmid), self.t.stop, vmid, vmid=vmid, node=node)
@@ -175,7 +195,7 @@ class GuestManager:
             exc.details["cleanup"] = ("not attempted: '%s' may still be running; check %s %s (%s status %s / the task) "
                                       "and remove it with state: absent if it is unwanted"
                                       % ((exc.details.get("failed_action") or {}).get("description") or "create %s %s" % (self.word, vmid),
-                                         self.word, vmid, "pct" if self.word == "CT" else "qm", vmid))
+                                         self.word, vmid, self.cli, vmid))
         elif not self.check and (created or exc.error_kind != errors.CONFLICT):
             # The module's promise: a create that fails halfway leaves no guest behind.
             exc.details["cleanup"] = self._cleanup_failed_create(vmid, node)
@@ -243,6 +263,8 @@ class GuestManager:
 class Manager(GuestManager):
     """Converge one container."""
 
+    root_only_changes = staticmethod(pve_plan.root_only_changes)
+
     # -- main ------------------------------------------------------------------------------
     def run(self):
         params = self.p
@@ -295,8 +317,7 @@ class Manager(GuestManager):
         if self.t.name == "api" and not node:
             raise errors.invalid_argument("node", "required to create a container over the API")
         config = pve_plan.plan_create(desired)
-        if self.t.name == "api" and not getattr(self.t, "is_root_pam", False):
-            self._deny_root_only(config, {"unprivileged": config.get("unprivileged", True)})
+        self._deny_root_only(config, [], {"unprivileged": config.get("unprivileged", True)})
         if vmid is None:
             vmid = self.t.nextid()
         raw = dict((key, model.value_to_raw(key, value)) for key, value in config.items())
@@ -334,14 +355,6 @@ class Manager(GuestManager):
                 self._check_converged(config, desired, vmid)
         return self._result(plan, vmid, node, status, config, False, created=True, lxc=lxc_desired)
 
-    def _deny_root_only(self, changes, current):
-        found = pve_plan.root_only_changes(changes, current)
-        if found:
-            raise LxcriError("%s: Proxmox allows changing %s only to root@pam logged in with a password (API tokens, even root@pam's, "
-                             "are refused). Use transport: pct on the node, or api_user: root@pam with api_password."
-                             % (", ".join(key for key, _reason in found), "; ".join(reason for _key, reason in found)),
-                             errors.PERMISSION, details={"fields": [key for key, _reason in found]})
-
     # -- update -----------------------------------------------------------------------------------
     def _update(self, vmid, node, current, pending, digest, status, desired, lxc_current, lxc_desired, state):
         params = self.p
@@ -353,8 +366,7 @@ class Manager(GuestManager):
                              % (vmid, "unprivileged" if current.get("unprivileged") else "privileged"), errors.CONFLICT,
                              details={"field": "unprivileged"})
         delta = pve_plan.plan_config(current, desired, exclusive=bool(params.get("exclusive")))
-        if self.t.name == "api" and not getattr(self.t, "is_root_pam", False):
-            self._deny_root_only(delta.set, current)
+        self._deny_root_only(delta.set, delta.delete, current)
         lxc_changed = lxc_desired is not None and [list(x) for x in lxc_current or []] != lxc_desired
         before_public = split_public(current, lxc_current if lxc_desired is not None else None)[0]
         after_flat = delta.after

@@ -128,18 +128,25 @@ def plan_create(desired):
     return dict((k, v) for k, v in completed.items() if v is not None)
 
 
-def root_only_changes(delta_set, current=None):
-    """Keys Proxmox lets only root@pam change over the API (not tokens): (key, reason) pairs."""
+def root_only_changes(changes, deleted, current=None):
+    """Keys Proxmox lets only root@pam with a password write over the API (not tokens): (key, reason) pairs.
+
+    pve-container ``PVE::LXC::check_ct_modify_config_perm`` checks the set keys and the deleted ones alike:
+    bind and device mount points, feature flags other than nesting (any on a privileged CT), the hookscript
+    and device passthrough.
+    """
     current = current or {}
     found = []
-    for key, value in sorted(delta_set.items()):
+    for key in sorted(set(changes) | set(deleted)):
+        value = changes.get(key)
         if key == "rootfs" or model.is_mp(key):
-            volume = str(value.get("volume") or "")
+            volume = str((value or {}).get("volume") or "")
             if volume.startswith("/"):
                 found.append((key, "bind and device mount points (%s)" % volume))
         elif key == "features":
             before = current.get("features") or {}
-            changed = set(k for k in set(before) | set(value) if before.get(k) != value.get(k))
+            after = value or {}
+            changed = set(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             if changed - {"nesting"} or (changed and not current.get("unprivileged")):
                 found.append((key, "feature flags other than nesting (%s)" % ", ".join(sorted(changed - {"nesting"}) or ["privileged CT"])))
         elif key == "hookscript":

@@ -30,6 +30,9 @@ except ImportError:
     PROXMOXER_IMPORT_ERROR = traceback.format_exc()
 
 HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+# The config digest sent with a write is shown by name: check mode cannot know the digest of a guest it has not
+# made yet (a clone's), and the action must read the same in check mode and in the real run.
+DIGEST_SHOWN = "<config digest>"
 
 
 def _version_tuple(text):
@@ -181,7 +184,11 @@ class ApiGuestTransport:
         shown = [method, "/api2/json" + path]
         for key in sorted(params or {}):
             value = params[key]
-            shown.append("%s=%s" % (key, HIDDEN if key in self.secret_params else value))
+            if key in self.secret_params:
+                value = HIDDEN
+            elif key == "digest":
+                value = DIGEST_SHOWN
+            shown.append("%s=%s" % (key, value))
         return shown
 
     # -- reads --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import GuestManager, query_guests
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import DIGEST_SHOWN
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import plan as vm_plan
 
@@ -25,6 +26,8 @@ class VmManager(GuestManager):
 
     word = "VM"
     name_key = "name"
+    cli = "qm"
+    root_only_changes = staticmethod(vm_plan.root_only_changes)
 
     def run(self):
         params = self.p
@@ -37,11 +40,24 @@ class VmManager(GuestManager):
 
         if state == "absent":
             return self._absent(vmid, node, current, status)
+        self._refuse_duplicate_name(rows, vmid, current, desired.get("name"))
         if current is None:
             if clone is not None:
                 return self._clone(vmid, node, rows, clone, desired, state)
             return self._create(vmid, node, desired, state)
         return self._update(vmid, node, current, guest.pending, guest.digest, status, desired, state)
+
+    def _refuse_duplicate_name(self, rows, vmid, current, name):
+        """A name identifies a VM (``name`` without ``vmid``): never give a second VM one another VM has (a create, a clone or
+        a rename); Proxmox would allow it, and every later run by name would then fail.  A VM that already shares its
+        name is left alone."""
+        if name is None or (current or {}).get("name") == name:
+            return
+        holders = [row["vmid"] for row in rows if row.get("name") == name and row["vmid"] != vmid]
+        if holders:
+            raise LxcriError("name: %s is already the name of VM %s; VM names must be unique (they identify a VM when vmid is not given), "
+                             "so choose another name" % (name, ", ".join(str(holder) for holder in holders)), errors.CONFLICT,
+                             details={"field": "name", "vmids": holders})
 
     # -- absent -----------------------------------------------------------------------------------
     def _absent(self, vmid, node, current, status):
@@ -66,6 +82,7 @@ class VmManager(GuestManager):
     def _create(self, vmid, node, desired, state):
         self._need_node(node)
         config = vm_plan.plan_create(desired)
+        self._deny_root_only(config, [], {})
         if vmid is None:
             vmid = self.t.nextid()
         plan = self._plan(None, model.public(config, with_secrets=True)[0])
@@ -98,6 +115,7 @@ class VmManager(GuestManager):
         predicted = vm_plan.predict_clone(source, args, source_row["vmid"])
         # A clone is a create: a declared cipassword is written even when the template has one.
         delta = vm_plan.plan_config(predicted, desired, exclusive=bool(self.p.get("exclusive")), rewrite_secrets=True)
+        self._deny_root_only(delta.set, delta.delete, predicted)
         plan = self._plan(None, delta.diff_views()[1])
         created = False
         try:
@@ -106,11 +124,13 @@ class VmManager(GuestManager):
                      self.t.clone, vmid, vmid=source_row["vmid"], newid=vmid, name=args.get("name"), full=args["full"],
                      storage=args.get("storage"), node=source_node)
             created = True
+            digest = None
             if not self.check:
                 # Plan the rest against the clone as Proxmox made it (its volumes and MACs are known only now).
                 found = self.t.read(vmid, node)
+                digest = found[2]
                 delta = vm_plan.plan_config(model.from_raw(found[0]), desired, exclusive=bool(self.p.get("exclusive")), rewrite_secrets=True)
-            self._write(plan, vmid, node, delta, None)
+            self._write(plan, vmid, node, delta, digest)
             status, is_template = self._after_create(plan, vmid, node, state)
         except LxcriError as exc:
             self._failed_create(exc, vmid, node, created)
@@ -141,8 +161,9 @@ class VmManager(GuestManager):
     def _write(self, plan, vmid, node, delta, digest):
         """The ``set`` (only the differing keys, with the digest read) and the resizes of ``delta``."""
         if delta.set or delta.delete:
-            if self.t.name == "api" and digest is None and not self.check:
-                digest = self.t.read_digest(vmid, node)
+            if self.t.name == "api" and digest is None:
+                # In check mode a clone's digest is unknown; the action shows it by name in both modes.
+                digest = DIGEST_SHOWN if self.check else self.t.read_digest(vmid, node)
             self._do(plan, "set", "set %s of VM %s" % (delta.summary(), vmid), self.t.update, vmid,
                      vmid=vmid, values=delta.write_values(), delete=delta.delete, digest=digest, node=node)
         for disk, size in delta.resize:
@@ -151,6 +172,7 @@ class VmManager(GuestManager):
     def _update(self, vmid, node, current, pending, digest, status, desired, state):
         delta = vm_plan.plan_config(current, desired, exclusive=bool(self.p.get("exclusive")),
                                     rewrite_secrets=self.p.get("update_password") == "always")
+        self._deny_root_only(delta.set, delta.delete, current)
         plan = self._plan(*delta.diff_views())
         is_template = bool(current.get("template"))
         if is_template and (delta.resize or any(model.is_disk(key) for key in list(delta.set) + delta.delete)):

@@ -115,7 +115,8 @@ def _disk_hot_applied(key, before, after, features):
     if model.is_cdrom(before):
         return True  # change_medium
     if after.get("file") != before.get("file"):
-        return "disk" in features
+        # The old volume is unplugged, the new one plugged as a new disk: ide and sata "skip".
+        return "disk" in features and bus not in ("ide", "sata")
     return not any(before.get(k) != after.get(k) for k in DISK_COLD_OPTIONS)
 
 
@@ -300,6 +301,27 @@ def check_boot_order(devices, config):
     for device in devices:
         if device not in config:
             raise invalid_argument("boot", "%s is not a device of this VM (declare it under disks or net, or drop it from boot)" % device)
+
+
+def root_only_changes(changes, deleted, current=None):
+    """The (field, reason) pairs of a VM write that Proxmox allows over the API only to root@pam logged in with a
+    password, never to an API token (qemu-server ``PVE/API2/Qemu.pm``):
+
+    * ``hookscript``, set or deleted: ``$check_vm_modify_config_perm`` knows it in none of its option groups, so it
+      dies "only root can set 'hookscript' config";
+    * a disk whose ``file`` or ``import-from`` is a host path: ``$check_storage_access`` calls pve-storage
+      ``PVE::Storage::check_volume_access``, "Only root can pass arbitrary filesystem paths." (an existing
+      passthrough disk too, as every write sends the whole drive).
+    """
+    found = []
+    for key in sorted(set(changes) | set(deleted)):
+        if key == "hookscript":
+            found.append((key, "the hookscript"))
+        elif model.is_disk(key) and key in changes:
+            paths = [str(changes[key].get(sub)) for sub in ("file", "import-from") if str(changes[key].get(sub) or "").startswith("/")]
+            if paths:
+                found.append(("disks.%s" % key, "a disk on a host path (%s)" % paths[0]))
+    return found
 
 
 def plan_create(desired):

@@ -404,22 +404,75 @@ def _detach_drive(env: Env, conf: dict, opt: str, value: str, force: bool, log: 
         add_unused_volume(conf, vol)
 
 
+def _hotplug_features(conf: dict) -> set[str]:
+    """``parse_hotplug_features`` of the config's ``hotplug`` (``1``, the default, is network,disk,usb; ``0`` none)."""
+    value = str(conf.get("hotplug", "1"))
+    if value == "0":
+        return set()
+    return {"network", "disk", "usb"} if value == "1" else set(split_list(value))
+
+
+def _drive_hotplugs(opt: str, features: set[str]) -> bool:
+    """vmconfig_hotplug_pending: adding or removing a drive on a running VM needs the ``disk`` hotplug feature and a
+    bus that hot-plugs ("skip" for efidisk, ide, sata and tpmstate; vmconfig_update_disk likewise for a new drive)."""
+    return qmschema.is_drive_key(opt) and "disk" in features and not re.match(r"^(efidisk|ide|sata|tpmstate)\d+$", opt)
+
+
+# vmconfig_update_disk: an existing drive keeping its volume changes these only at the next start.
+_COLD_DRIVE_OPTS = ("aio", "discard", "iothread", "queues", "product", "cache", "ssd", "vendor", "ro")
+
+
+def _balloon_enabled(value: str | None) -> bool:
+    return value is None or int(value) != 0
+
+
+def _hot_applies(opt: str, old: str | None, new: str | None, features: set[str]) -> bool:
+    """Whether a running VM applies ``old`` -> ``new`` of ``opt`` at once (``new`` None: a delete), as the non-fast-plug
+    branches of vmconfig_hotplug_pending do (vmconfig_update_disk, vmconfig_update_agent, the balloon, cgroup and
+    hotplug-feature rules); an empty ``features`` (the real mode, which plugs nothing into QEMU) keeps all pending."""
+    if not features:
+        return False
+    if opt in ("cpuunits", "cpulimit"):
+        return True
+    if opt == "balloon":
+        return _balloon_enabled(old) == _balloon_enabled(new) if new is not None else _balloon_enabled(old)
+    if opt in ("vcpus", "memory", "tablet"):
+        return {"vcpus": "cpu", "memory": "memory", "tablet": "usb"}[opt] in features
+    if opt == "agent":
+        if new is None or old in (None, "", "0"):  # "die skip if !$conf->{agent}" (Perl: "0" is false)
+            return False
+        before, after = qmschema.AGENT_FORMAT.parse(old), qmschema.AGENT_FORMAT.parse(new)
+        return all(str(before.get(k)) == str(after.get(k)) for k in set(before) | set(after) if k != "fstrim_cloned_disks")
+    if re.match(r"^net\d+$", opt):
+        return "network" in features
+    if not qmschema.is_drive_key(opt) or opt.startswith(("efidisk", "tpmstate")):
+        return False
+    if new is None or old is None:
+        return _drive_hotplugs(opt, features)
+    before, after = qmconfig.parse_drive(opt, old), qmconfig.parse_drive(opt, new)
+    if qmconfig.drive_is_cdrom(before):
+        return True  # change_medium
+    if before["file"] != after["file"]:
+        return _drive_hotplugs(opt, features)
+    return all(str(before.get(k)) == str(after.get(k)) for k in _COLD_DRIVE_OPTS)
+
+
 def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set[str] | None,
                   log: Callable[[str], None]) -> dict[str, str]:
     """``vmconfig_apply_pending`` (stopped) or ``vmconfig_hotplug_pending`` (running): what can
     change now changes, the rest stays in ``[PENDING]``.  Returns the per-key errors.
 
-    NICs and new disks hotplug in state mode only: the real mode does not ``device_add`` into a
-    running QEMU, so there they wait for the next start like every non-fast-plug key."""
+    NICs, drives (by the ``hotplug`` option and the bus) and the other hot-pluggable values
+    (``_hot_applies``) apply at once in state mode only: the real mode does not ``device_add`` into
+    a running QEMU, so there they wait for the next start like every non-fast-plug key."""
     errors: dict[str, str] = {}
-    hotplug_devices = vm_runtime(env.state).mode == "state"
+    features = _hotplug_features(conf) if vm_runtime(env.state).mode == "state" else set()
     pend = conf["pending"]
     deletions = pending.parse_pending_delete(pend.get("delete"))
     for opt in list(deletions):
         if selection is not None and opt not in selection:
             continue
-        if running and not (opt in FAST_PLUG or re.match(r"^unused\d+$", opt)
-                            or (hotplug_devices and re.match(r"^net\d+$", opt))):
+        if running and not (opt in FAST_PLUG or re.match(r"^unused\d+$", opt) or _hot_applies(opt, conf.get(opt), None, features)):
             continue
         try:
             if re.match(r"^unused\d+$", opt) and conf.get(opt):
@@ -435,10 +488,8 @@ def apply_pending(env: Env, vmid: int, conf: dict, running: bool, selection: set
     for opt in perl_sorted(list(pend)):
         if opt == "delete" or (selection is not None and opt not in selection):
             continue
-        if running:
-            new_drive = qmschema.is_drive_key(opt) and opt not in conf and not opt.startswith(("efidisk", "tpmstate"))
-            if not (opt in FAST_PLUG or (hotplug_devices and (re.match(r"^net\d+$", opt) or new_drive))):
-                continue
+        if running and not (opt in FAST_PLUG or _hot_applies(opt, conf.get(opt), pend[opt], features)):
+            continue
         if qmschema.is_drive_key(opt) and conf.get(opt):
             old = _volume_of(opt, conf[opt])
             if old is not None and old != _volume_of(opt, pend[opt]):

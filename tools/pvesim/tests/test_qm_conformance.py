@@ -230,6 +230,42 @@ def test_removed_disk_becomes_unused_and_delete_unused_frees_it(qmx, state):
     assert not (state.storage_base_path("local-lvm") / "vm-100-disk-0").exists()
 
 
+def test_drives_of_a_running_vm_hotplug_by_bus_and_the_hotplug_option(qmx, state):
+    """QemuServer.pm ``vmconfig_hotplug_pending``: with the default ``hotplug`` (network,disk,usb) a scsi/virtio
+    drive is unplugged at once (detached to ``unusedN``) and a new one plugged; ide, sata, efidisk and tpmstate
+    "skip" (stay pending), and so does every drive with ``hotplug: 0``."""
+    _vm(qmx, 100, "--virtio1", "local-lvm:1", "--sata1", "local-lvm:1")
+    qmx("start", 100)
+    before = _conf(state, 100)
+    assert qmx("set", 100, "--delete", "virtio1,sata1").rc == 0
+    conf = _conf(state, 100)
+    assert "virtio1" not in conf and conf["unused0"] == before["virtio1"].split(",")[0]
+    assert conf["sata1"] == before["sata1"] and conf["pending"]["delete"] == "sata1"
+    assert qmx("set", 100, "--scsi2", "local-lvm:1", "--ide1", "local-lvm:1").rc == 0
+    conf = _conf(state, 100)
+    assert conf["scsi2"].startswith("local-lvm:vm-100-disk-") and "ide1" in conf["pending"] and "ide1" not in conf
+    qmx("stop", 100)
+    assert qmx("set", 100, "--hotplug", "0").rc == 0
+    qmx("start", 100)
+    assert qmx("set", 100, "--delete", "scsi2").rc == 0
+    assert "scsi2" in _conf(state, 100) and "scsi2" in _conf(state, 100)["pending"]["delete"]
+
+
+def test_values_a_running_vm_applies_at_once(qmx, state):
+    """QemuServer.pm ``vmconfig_hotplug_pending``: cpuunits/cpulimit (cgroup), a balloon target (not switching the
+    device), tablet (usb), agent fstrim_cloned_disks (vmconfig_update_agent) and drive options other than
+    vmconfig_update_disk's cold ones apply at once; the rest waits in ``[PENDING]``."""
+    _vm(qmx, 100, "--balloon", 1024, "--agent", 1)
+    qmx("start", 100)
+    assert qmx("set", 100, "--cpuunits", 300, "--cpulimit", 2, "--balloon", 512, "--tablet", 0,
+               "--agent", "1,fstrim_cloned_disks=1", "--scsi0", "local-lvm:vm-100-disk-0,backup=0,iothread=1,size=32G").rc == 0
+    conf = _conf(state, 100)
+    assert (conf["cpuunits"], conf["cpulimit"], conf["balloon"], conf["tablet"]) == ("300", "2", "512", "0")
+    assert conf["agent"] == "1,fstrim_cloned_disks=1" and "backup=0" in conf["scsi0"] and not conf["pending"]
+    assert qmx("set", 100, "--balloon", 0, "--agent", "1,type=isa", "--scsi0", "local-lvm:vm-100-disk-0,cache=writeback,iothread=1,size=32G").rc == 0
+    assert sorted(_conf(state, 100)["pending"]) == ["agent", "balloon", "scsi0"]
+
+
 def test_new_disk_on_a_storage_without_images_is_refused_before_anything(qmx, state):
     """Qemu.pm ``$check_storage_access``: ``storage 'local' does not support vm images``; nothing made."""
     r = qmx("create", 100, "--scsi0", "local:8")

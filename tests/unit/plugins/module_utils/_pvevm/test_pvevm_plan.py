@@ -227,6 +227,18 @@ def test_deleted_scsi_disk_is_hot_unplugged_and_balloon_delete():
     assert plan.hot_applied("balloon", 512, None, set()) is True
 
 
+def test_a_swapped_volume_hot_plugs_on_scsi_and_virtio_only():
+    """vmconfig_update_disk: a new volume on an existing drive is unplugged and plugged like a new disk, which
+    "skip"s for ide and sata (and without the disk hotplug feature)."""
+    before, after = {"file": "local-lvm:vm-100-disk-1", "size": "8G"}, {"file": "local-lvm:vm-100-disk-2", "size": "8G"}
+    features = plan.hotplug_features(None)
+    assert plan.hot_applied("scsi1", before, after, features) is True
+    assert plan.hot_applied("virtio1", before, after, features) is True
+    assert plan.hot_applied("sata1", before, after, features) is False
+    assert plan.hot_applied("ide1", before, after, features) is False
+    assert plan.hot_applied("scsi1", before, after, plan.hotplug_features("network")) is False
+
+
 def test_pending_after_the_write():
     """API2/Qemu.pm update_vm_api: running -> vmconfig_hotplug_pending($modified), stopped -> vmconfig_apply_pending."""
     # The current side is the pending view: a change already pending and declared again is no write.
