@@ -164,5 +164,6 @@ def check_vm(index: int, spec: dict, params: dict) -> None:
         if root in own:
             raise SpecError("%s.vm.%s" % (where(index, spec), exc.msg)) from None
         if root in _VM_FIELDS:
-            raise SpecError("%s.%s: translated to pve_vm's %s" % (where(index, spec), _VM_FIELDS[root], exc.msg)) from None
+            written = "name" if root == "name" and not spec.get("hostname") else _VM_FIELDS[root]
+            raise SpecError("%s.%s: translated to pve_vm's %s" % (where(index, spec), written, exc.msg)) from None
         raise SpecError("%s: with container_vm_defaults and container_pve, pve_vm's %s" % (where(index, spec), exc.msg)) from None

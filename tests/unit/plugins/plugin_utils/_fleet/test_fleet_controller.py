@@ -106,9 +106,10 @@ def test_vm_spec_checks_name_the_field(spec, message):
     ({"network": {"ip": "192.0.2.300/24"}}, "lxcri_containers[3] (web).network: translated to pve_vm's ipconfig[0].ip: "),
     ({"network": {"bridge": "vmbr0\nx"}}, "lxcri_containers[3] (web).network: translated to pve_vm's net[0].bridge: "),
     ({"hostname": "not a dns name"}, "lxcri_containers[3] (web).hostname: translated to pve_vm's name: "),
+    ({"name": "web_1"}, "lxcri_containers[3] (web_1).name: translated to pve_vm's name: "),
 ])
 def test_bad_vm_values_are_refused_on_the_controller_naming_where_they_were_written(spec, message):
-    spec = dict({"name": "web", "source": {"vm_template": 9000}}, **spec)
+    spec = dict({"name": "web", "source": {"vm_template": 9000}}, **spec)  # its own name wins
     with pytest.raises(validate.SpecError) as caught:
         validate.check_vm(3, spec, translate.vm_params(spec, SETTINGS))
     assert caught.value.msg.startswith(message), caught.value.msg
