@@ -133,6 +133,27 @@ EXAMPLES = r"""
 - name: Show what changed
   ansible.builtin.debug:
     msg: "{{ fleet.containers | selectattr('changed') | map(attribute='name') | list }}"
+
+- name: A container and a VM on the same node, the VM a clone of a cloud-init template
+  lxcri.containers.containers:
+    pve:
+      transport: pct  # qm for the VM
+    vm_defaults:
+      ciuser: admin
+      sshkeys: "{{ lookup('ansible.builtin.file', 'admin.pub') }}"
+    containers:
+      - name: cache-1
+        backend: lxc
+        source: {template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}
+        memory: 512
+      - name: build-1
+        backend: vm
+        source: {vm_template: debian-12-cloud}
+        cpu: 4
+        memory: 4096
+        network: {ip: 192.0.2.21/24, gw: 192.0.2.1}
+        # vm is merged one level deep: its clone replaces the translated one, so it names the source again
+        vm: {vmid: 321, clone: {source: debian-12-cloud, full: true}, disks: {scsi0: {size: 32G}}}
 """
 
 RETURN = r"""
