@@ -5,8 +5,9 @@
 
 On the controller: validate the arguments and every spec, route each spec (``_routing``),
 translate it, render OCI bundles with the ``oci_bundle`` role's template and checks; only then run
-one ``oci_containers`` process for the crun/runc containers and one ``pve_containers`` process per
-Proxmox connection for the LXC containers, and merge their per-container results in spec order.
+one ``oci_containers`` process for the crun/runc containers, one ``pve_containers`` process per
+Proxmox connection for the LXC containers and one ``pve_vms`` process per Proxmox connection for the
+VMs, and merge their per-container results in spec order.
 """
 
 from __future__ import annotations
@@ -36,11 +37,16 @@ ARGUMENT_SPEC = dict(
     pve=dict(type="dict", default={}, no_log=False),
     lxc_defaults=dict(type="dict", default={}),
     lxc_bridge=dict(type="str", default="vmbr0"),
+    vm_defaults=dict(type="dict", default={}),
+    vm_bridge=dict(type="str", default="vmbr0"),
     parallel=dict(type="int", default=4),
     config_dir=dict(type="path"),
 )
 # The options that are the container role's settings (its variables with the container_ prefix).
-SETTINGS = ("default_state", "oci_bundle_dir", "oci_roots", "oci_container_defaults", "oci_bundle_defaults", "pve", "lxc_defaults", "lxc_bridge")
+SETTINGS = ("default_state", "oci_bundle_dir", "oci_roots", "oci_container_defaults", "oci_bundle_defaults", "pve", "lxc_defaults", "lxc_bridge",
+            "vm_defaults", "vm_bridge")
+# The module that converges the Proxmox guests of a backend, one run per connection.
+PVE_MODULES = {"lxc": "lxcri.containers.pve_containers", "vm": "lxcri.containers.pve_vms"}
 
 
 def _load(path):
@@ -70,7 +76,7 @@ class ActionModule(ActionBase):
         routes = self._route(specs, task_vars)
         known_vars = _load(_ROLE_VARS)
         known = {"bundle": known_vars["container_oci_bundle_keys"], "oci": known_vars["container_oci_container_params"],
-                 "lxc": known_vars["container_pve_container_params"]}
+                 "lxc": known_vars["container_pve_container_params"], "vm": validate.vm_known()}
         settings = dict((key, args[key]) for key in SETTINGS)
         validate.check_names(specs, task_vars.get("inventory_hostname"))
         for index, (spec, route) in enumerate(zip(specs, routes)):
@@ -80,14 +86,17 @@ class ActionModule(ActionBase):
         validate.check_defaults(dict(("container_" + key, value) for key, value in settings.items()), known)
         renderer = None
         entries = []
-        lxc_items = []
+        pve_items = []
         for index, (spec, route) in enumerate(zip(specs, routes)):
             state = translate.spec_state(spec, args["default_state"])
             entry = {"index": index, "spec": spec, "route": route, "state": state}
-            if route["backend"] == "lxc":
-                connection, own = translate.split_connection(translate.lxc_params(spec, settings))
+            if route["backend"] in PVE_MODULES:
+                params = translate.lxc_params(spec, settings) if route["backend"] == "lxc" else translate.vm_params(spec, settings)
+                if route["backend"] == "vm":
+                    validate.check_vm(index, spec, params)
+                connection, own = translate.split_connection(params)
                 entry.update(connection=connection, params=own)
-                lxc_items.append((index, spec, own))
+                pve_items.append((index, spec, route["backend"], own))
             else:
                 params = translate.oci_params(spec, route["backend"], settings)
                 if state == "absent":
@@ -102,7 +111,7 @@ class ActionModule(ActionBase):
                     params["bundle_config"] = translate.bundle_config(variables, config)
                 entry["params"] = params
             entries.append(entry)
-        validate.check_vmids(lxc_items)
+        validate.check_vmids(pve_items)
         return entries
 
     @staticmethod
@@ -130,15 +139,16 @@ class ActionModule(ActionBase):
 
     # -- on the host: one module process per backend (per Proxmox connection) -----------------------------------
     def _calls(self, entries, args):
-        oci = [entry for entry in entries if entry["route"]["backend"] != "lxc"]
+        oci = [entry for entry in entries if entry["route"]["backend"] not in PVE_MODULES]
         calls = [("lxcri.containers.oci_containers", {}, oci)] if oci else []
-        connections = []
-        for entry in entries:
-            if entry["route"]["backend"] == "lxc" and entry["connection"] not in connections:
-                connections.append(entry["connection"])
-        for connection in connections:
-            group = [entry for entry in entries if entry["route"]["backend"] == "lxc" and entry["connection"] == connection]
-            calls.append(("lxcri.containers.pve_containers", dict(connection, config_dir=args["config_dir"]), group))
+        for backend, module in PVE_MODULES.items():
+            connections = []
+            for entry in entries:
+                if entry["route"]["backend"] == backend and entry["connection"] not in connections:
+                    connections.append(entry["connection"])
+            for connection in connections:
+                group = [entry for entry in entries if entry["route"]["backend"] == backend and entry["connection"] == connection]
+                calls.append((module, dict(connection, config_dir=args["config_dir"]), group))
         return calls
 
     def _converge(self, entries, args, task_vars):
@@ -175,11 +185,11 @@ class ActionModule(ActionBase):
         """The role's ``container_results`` row, plus what the backend module said about the container."""
         spec, route = entry["spec"], entry["route"]
         result = result or {}
-        lxc = route["backend"] == "lxc"
+        proxmox = route["backend"] in PVE_MODULES
         status = result.get("status") or ("absent" if entry["state"] == "absent" else "unknown")
         row = {"name": spec["name"], "backend": route["backend"], "rule": route["rule"], "reason": route["reason"], "state": entry["state"],
                "status": status, "changed": bool(result.get("changed")),
-               "id": (result.get("vmid") if result.get("vmid") is not None else entry["params"].get("vmid")) if lxc else spec["name"],
+               "id": (result.get("vmid") if result.get("vmid") is not None else entry["params"].get("vmid")) if proxmox else spec["name"],
                "failed": bool(result.get("failed")), "actions": result.get("actions") or []}
         for key in ("diff", "msg", "error_kind", "failed_action", "restart_required", "pending"):
             if result.get(key) is not None:

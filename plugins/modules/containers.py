@@ -9,7 +9,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: containers
-short_description: Route a host's declared containers to LXC on Proxmox VE, crun or runc, and converge all of them in one task
+short_description: Route a host's declared containers to LXC or VMs on Proxmox VE, crun or runc, and converge all of them in one task
 version_added: 0.2.0
 description:
   - The one task behind the P(lxcri.containers.container#role) role, usable on its own. It takes the container specs of a host
@@ -19,11 +19,16 @@ description:
     is routed as the P(lxcri.containers.backend#lookup) lookup routes it (the spec's C(backend), C(lxcri_backend), C(lxcri_routing),
     C(lxcri_default_backend)); the C(config.json) of every crun and runc container is rendered with the
     P(lxcri.containers.oci_bundle#role) role's own template, variables and assertions, and validated against the OCI runtime-spec
-    schema. A bad spec fails the task naming the spec and the field."
-  - Then one M(lxcri.containers.oci_containers) run converges all crun and runc containers of the host, and one
-    M(lxcri.containers.pve_containers) run per Proxmox connection converges all LXC containers; both converge each container with the
-    code of M(lxcri.containers.oci_container) and M(lxcri.containers.pve_container). Reads cost a constant number of process starts per
-    host (one C(list) per runtime and root, one C(pct list) plus the containers' config files).
+    schema; the M(lxcri.containers.pve_vm) parameters of every VM are checked as that module checks them. A bad spec fails the
+    task naming the spec and the field (for example C(lxcri_containers[3] (web).vm.cores))."
+  - "A spec routed to V(vm) becomes a VM cloned from its C(source.vm_template) (a template's vmid or name): C(cpu) gives C(cores)
+    (and C(cpulimit) when fractional), C(memory) the memory in MiB, C(network) a virtio C(net0) on its bridge and cloud-init's
+    C(ipconfig0) with its C(ip) and C(gw), C(state) the run state; O(vm_defaults) and the spec's own C(vm) are merged over that."
+  - Then one M(lxcri.containers.oci_containers) run converges all crun and runc containers of the host, one
+    M(lxcri.containers.pve_containers) run per Proxmox connection all LXC containers, and one M(lxcri.containers.pve_vms) run per
+    Proxmox connection all VMs; each converges every container with the code of M(lxcri.containers.oci_container),
+    M(lxcri.containers.pve_container) or M(lxcri.containers.pve_vm). Reads cost a constant number of process starts per
+    host (one C(list) per runtime and root, one C(pct list) and one C(qm list) plus the guests' config files).
   - One container's failure does not stop the others. The task fails at the end when any container failed, naming each one.
   - Scale past one host with Ansible's own means - forks (one task per host runs in parallel across hosts), AWX / Automation Platform
     (the collection's execution environment) and job slicing for very large inventories.
@@ -50,7 +55,7 @@ options:
   containers:
     description:
       - The container specs, in the format of the P(lxcri.containers.container#role) role's C(lxcri_containers) (C(name), C(state),
-        C(backend), C(hostname), C(cpu), C(memory), C(network), C(mounts), C(env), C(command), C(source), C(lxc), C(oci)).
+        C(backend), C(hostname), C(cpu), C(memory), C(network), C(mounts), C(env), C(command), C(source), C(lxc), C(vm), C(oci)).
     type: list
     elements: dict
     default: []
@@ -76,7 +81,9 @@ options:
     type: dict
     default: {}
   pve:
-    description: Connection parameters of M(lxcri.containers.pve_container) (the role's C(container_pve)).
+    description:
+      - Connection parameters of M(lxcri.containers.pve_container) and M(lxcri.containers.pve_vm) (the role's C(container_pve)).
+      - C(transport=pct) (on the node) is C(qm) for the VMs.
     type: dict
     default: {}
   lxc_defaults:
@@ -87,12 +94,22 @@ options:
     description: Bridge of LXC interfaces whose network does not name one (the role's C(container_lxc_bridge)).
     type: str
     default: vmbr0
+  vm_defaults:
+    description: M(lxcri.containers.pve_vm) parameters for every VM (the role's C(container_vm_defaults)).
+    type: dict
+    default: {}
+  vm_bridge:
+    description: Bridge of the VMs' C(net0) whose network does not name one (the role's C(container_vm_bridge)).
+    type: str
+    default: vmbr0
   parallel:
     description: How many containers of a backend are converged at the same time on the host.
     type: int
     default: 4
   config_dir:
-    description: The O(lxcri.containers.pve_containers#module:config_dir) of the LXC containers' node.
+    description:
+      - The O(lxcri.containers.pve_containers#module:config_dir) of the LXC containers' node, and the
+        O(lxcri.containers.pve_vms#module:config_dir) of the VMs'.
     type: path
 notes:
   - Large inventories - split a play over job slices in AWX / Automation Platform, or limit it with C(--limit); every host converges its
@@ -100,6 +117,7 @@ notes:
 seealso:
   - module: lxcri.containers.oci_containers
   - module: lxcri.containers.pve_containers
+  - module: lxcri.containers.pve_vms
 """
 
 EXAMPLES = r"""
@@ -115,13 +133,34 @@ EXAMPLES = r"""
 - name: Show what changed
   ansible.builtin.debug:
     msg: "{{ fleet.containers | selectattr('changed') | map(attribute='name') | list }}"
+
+- name: A container and a VM on the same node, the VM a clone of a cloud-init template
+  lxcri.containers.containers:
+    pve:
+      transport: pct  # qm for the VM
+    vm_defaults:
+      ciuser: admin
+      sshkeys: "{{ lookup('ansible.builtin.file', 'admin.pub') }}"
+    containers:
+      - name: cache-1
+        backend: lxc
+        source: {template: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"}
+        memory: 512
+      - name: build-1
+        backend: vm
+        source: {vm_template: debian-12-cloud}
+        cpu: 4
+        memory: 4096
+        network: {ip: 192.0.2.21/24, gw: 192.0.2.1}
+        # vm is merged one level deep: its clone replaces the translated one, so it names the source again
+        vm: {vmid: 321, clone: {source: debian-12-cloud, full: true}, disks: {scsi0: {size: 32G}}}
 """
 
 RETURN = r"""
 containers:
   description:
     - One row per spec, in order - C(name), C(backend), C(rule) and C(reason) (the routing decision), C(state) (desired), C(status) (after
-      the run, predicted in check mode), C(changed), C(id) (the vmid for LXC, the container id for OCI), C(failed), C(actions) and
+      the run, predicted in check mode), C(changed), C(id) (the vmid for LXC and VMs, the container id for OCI), C(failed), C(actions) and
       C(diff); a failed container also has C(msg), C(error_kind) and C(failed_action).
   returned: always
   type: list
@@ -133,7 +172,7 @@ modules:
   description:
     - One entry per module run on the host - C(module), C(containers) (how many it converged), and what it read -
       C(commands) (the runtime listings of M(lxcri.containers.oci_containers)) or C(reads), C(config_files_read) and C(transport)
-      (M(lxcri.containers.pve_containers)).
+      (M(lxcri.containers.pve_containers), M(lxcri.containers.pve_vms)).
   returned: success
   type: list
   elements: dict

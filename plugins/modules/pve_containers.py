@@ -113,47 +113,11 @@ error_kind:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
-from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pool import exit_fleet, refuse_duplicates, validate_items
-from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import FleetReads, converge_one, lanes
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import connection_spec, container_spec, make_transport
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import validate_params
-
-
-def _label(item):
-    return str(item.get("hostname") or item.get("vmid"))
+from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import CT, argument_spec, run_module
 
 
 def main():
-    spec = connection_spec()
-    spec.update(containers=dict(type="list", elements="dict", required=True), parallel=dict(type="int", default=4),
-                config_dir=dict(type="path"))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
-    shared = {}
-
-    def prepare():
-        items, secrets = validate_items(module.params["containers"], container_spec(), _label, unsupported=("oci_bundle",))
-        module.no_log_values.update(secrets)
-        for index, item in enumerate(items):
-            try:
-                validate_params(item)
-            except LxcriError as exc:
-                raise LxcriError("containers[%d] (%s).%s" % (index, _label(item), exc.msg), exc.error_kind, details=exc.details) from None
-        refuse_duplicates(items, lambda item: item.get("vmid"), _label, "vmid")
-        refuse_duplicates(items, lambda item: None if item.get("vmid") else item.get("hostname"), _label, "hostname")
-        transport = make_transport(module, timeout=max([item["timeout"] for item in items] or [300]))
-        fleet = shared["fleet"] = FleetReads(transport, module.params["config_dir"])
-        rows = fleet.rows() if items else []
-        return items, lambda item, warn: converge_one(fleet, item, module.check_mode, warn), _label, lanes(items, rows)
-
-    def extra():
-        fleet = shared.get("fleet")
-        for warning in fleet.transport.warnings if fleet else []:
-            module.warn(warning)
-        return {"reads": [list(read) for read in fleet.transport.reads] if fleet else [], "config_files_read": fleet.file_reads if fleet else 0,
-                "transport": fleet.transport.name if fleet else None}
-
-    exit_fleet(module, prepare, extra)
+    run_module(AnsibleModule(argument_spec=argument_spec(CT), supports_check_mode=True), CT)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 # Copyright (c) lxcri.containers contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The on-disk ``/etc/pve/lxc/<vmid>.conf`` format (contract section 5).
+"""The on-disk ``/etc/pve/lxc/<vmid>.conf`` format (contract section 5), which qemu-server's
+``qemu-server/<vmid>.conf`` shares (sections, ``#`` description lines, ``key: value``).
 
-Only used for raw ``lxc.*`` keys, which neither ``pct set`` nor the API can
+Written only for raw ``lxc.*`` keys, which neither ``pct set`` nor the API can
 write: the pct transport edits the main section's raw lines in place and leaves
-everything else byte for byte.
+everything else byte for byte.  Read by the fleet modules instead of ``pct``/``qm pending``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pve import props
 _SECTION_RE = re.compile(r"^\[([a-z][a-z0-9_:-]+)\]\s*$", re.IGNORECASE)
 
 
-def parse_conf(text):
+# A config line's key: pve-container's parse_pct_config; qemu-server's parse_vm_config also allows '-' (amd-sev, allow-ksm).
+CT_KEY_PATTERN = r"[a-z][a-z_]*\d*"
+VM_KEY_PATTERN = r"[a-z][a-z_\-]*\d*"
+
+
+def parse_conf(text, key_pattern=CT_KEY_PATTERN):
     """File text -> {section: {"raw": {key: value}, "lxc": [[k, v]], "description": str|None}}; main section is ``""``."""
     sections = {}
     name = ""
@@ -37,7 +43,7 @@ def parse_conf(text):
         if raw_match:
             current["lxc"].append([raw_match.group(1), raw_match.group(2)])
             continue
-        key_match = re.match(r"^([a-z][a-z_]*\d*):\s*(.*?)\s*$", line)
+        key_match = re.match(r"^(%s):\s*(.*?)\s*$" % key_pattern, line)
         if key_match:
             current["raw"][key_match.group(1)] = key_match.group(2)
     for section in sections.values():

@@ -4,7 +4,7 @@
 """A container spec of ``lxcri_containers`` -> the parameters of the backend that runs it.
 
 Precedence, lowest first: the role-wide settings, the role-wide defaults of the backend, the
-fields of the spec translated, the spec's own per-backend override (``lxc``, ``oci.bundle``,
+fields of the spec translated, the spec's own per-backend override (``lxc``, ``vm``, ``oci.bundle``,
 ``oci.container``).  Dicts are merged one level deep, as the ``combine`` filter does.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import shlex
 
-# The connection options of pve_container: one pve_containers run per distinct set of them.
+# The connection options of pve_container and pve_vm: one pve_containers/pve_vms run per distinct set of them.
 CONNECTION_KEYS = ("transport", "node", "api_host", "api_port", "api_user", "api_token_id", "api_token_secret", "api_password",
                    "validate_certs", "api_timeout")
 OCI_RUNTIMES = ("crun", "runc")
@@ -30,6 +30,31 @@ def spec_state(spec: dict, default_state: str) -> str:
     return spec.get("state") or default_state
 
 
+def _cpu_params(cpu) -> dict:
+    """``cpu`` (possibly fractional) -> ``cores`` rounded up, plus ``cpulimit`` when fractional (CTs and VMs alike)."""
+    if cpu is None:
+        return {}
+    cores = int(math.ceil(float(cpu)))
+    params: dict = {"cores": max(cores, 1)}
+    if float(cpu) != float(cores):
+        params["cpulimit"] = float(cpu)
+    return params
+
+
+def _bridged(spec: dict) -> dict | None:
+    """The spec's network when it is a bridge interface (the default for Proxmox guests), else None."""
+    network = spec.get("network") or {}
+    return network if (network.get("mode") or "bridge") == "bridge" else None
+
+
+def _address(network: dict) -> dict:
+    """``ip`` (default ``dhcp``) and ``gw`` when set: LXC's ``netN`` and cloud-init's ``ipconfigN`` spell them alike."""
+    address = {"ip": network.get("ip") or "dhcp"}
+    if network.get("gw"):
+        address["gw"] = network["gw"]
+    return address
+
+
 def lxc_params(spec: dict, settings: dict) -> dict:
     """``pve_container`` parameters of a spec routed to ``lxc`` (connection options included)."""
     params: dict = {"hostname": spec.get("hostname") or spec["name"], "state": spec_state(spec, settings["default_state"])}
@@ -38,19 +63,11 @@ def lxc_params(spec: dict, settings: dict) -> dict:
         params["ostemplate"] = source["template"]
     if spec.get("memory") is not None:
         params["memory"] = spec["memory"]
-    cpu = spec.get("cpu")
-    if cpu is not None:
-        cores = int(math.ceil(float(cpu)))
-        params["cores"] = max(cores, 1)
-        if float(cpu) != float(cores):
-            params["cpulimit"] = float(cpu)
-    network = spec.get("network") or {}
-    if (network.get("mode") or "bridge") == "bridge":
-        nic = {"name": network.get("interface") or "eth0", "bridge": network.get("bridge") or settings["lxc_bridge"],
-               "ip": network.get("ip") or "dhcp"}
-        if network.get("gw"):
-            nic["gw"] = network["gw"]
-        params["net"] = {"net0": nic}
+    params.update(_cpu_params(spec.get("cpu")))
+    network = _bridged(spec)
+    if network is not None:
+        params["net"] = {"net0": dict({"name": network.get("interface") or "eth0", "bridge": network.get("bridge") or settings["lxc_bridge"]},
+                                      **_address(network))}
     mounts = spec.get("mounts") or []
     if mounts:
         params["mp"] = dict(("mp%d" % index, {"volume": mount["source"], "mp": mount["destination"], "ro": bool(mount.get("readonly"))})
@@ -61,6 +78,30 @@ def lxc_params(spec: dict, settings: dict) -> dict:
     if spec.get("command"):
         params["entrypoint"] = " ".join(shlex.quote(str(part)) for part in spec["command"])
     return _merge(settings["pve"], settings["lxc_defaults"], params, spec.get("lxc") or {})
+
+
+def vm_params(spec: dict, settings: dict) -> dict:
+    """``pve_vm`` parameters of a spec routed to ``vm`` (connection options included).
+
+    The VM is a clone of ``source.vm_template``; its interface is ``net0`` (virtio on the bridge) and its
+    address reaches the guest through cloud-init's ``ipconfig0``.  ``transport: pct`` in the role's
+    connection settings means "on the node", which for VMs is ``qm``.
+    """
+    params: dict = {"name": spec.get("hostname") or spec["name"], "state": spec_state(spec, settings["default_state"])}
+    source = spec.get("source") or {}
+    if source.get("vm_template") is not None:
+        params["clone"] = {"source": source["vm_template"]}
+    if spec.get("memory") is not None:
+        params["memory"] = spec["memory"]
+    params.update(_cpu_params(spec.get("cpu")))
+    network = _bridged(spec)
+    if network is not None:
+        params["net"] = [{"model": "virtio", "bridge": network.get("bridge") or settings["vm_bridge"]}]
+        params["ipconfig"] = [_address(network)]
+    connection = dict(settings["pve"])
+    if connection.get("transport") == "pct":
+        connection["transport"] = "qm"
+    return _merge(connection, settings["vm_defaults"], params, spec.get("vm") or {})
 
 
 def split_connection(params: dict) -> tuple[dict, dict]:

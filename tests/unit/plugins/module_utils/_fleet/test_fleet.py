@@ -1,7 +1,7 @@
 # Copyright (c) lxcri.containers contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The fleet's pool, its config-file reader and its bundle writer."""
+"""The fleet's pool, its config-file reader (CTs and VMs) and its bundle writer."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._fleet import ocibundle, pool
-from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import FleetReads, converge_one, lanes, pending_view
+from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import VM, FleetReads, converge_one, lanes, pending_view
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import container_spec
+from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.argspec import vm_spec
 
 
 # --- the pool -------------------------------------------------------------------------------------------
@@ -265,3 +266,145 @@ def test_an_api_no_op_reads_one_listing_and_one_pending_per_container(node):
     # one GET /nodes/pve/lxc for the status and locks of all, then GET .../pending per container: no status re-read
     assert [(method, path) for method, path, _params in node.bodies] == \
         [("GET", "/nodes/pve/lxc")] + [("GET", "/nodes/pve/lxc/%d/pending" % vmid) for vmid in (301, 302, 303)]
+
+
+# --- VMs: the qemu-server config file and the fleet's reads, against pvesim ----------------------------------
+# qemu-server PVE/QemuServer.pm write_vm_config: main section, [PENDING], [special:cloudinit], then the snapshots.
+VM_CONF = """#build VM
+#second line
+boot: order=scsi0;net0
+cipassword: $5$salt$hash
+cores: 2
+ide2: local-lvm:vm-200-cloudinit,media=cdrom
+ipconfig0: ip=192.0.2.10/24,gw=192.0.2.1
+memory: 1024
+name: build-1
+net0: virtio=BC:24:11:00:00:02,bridge=vmbr0
+onboot: 1
+scsi0: local-lvm:vm-200-disk-0,iothread=1,size=4G
+tablet: 0
+
+[PENDING]
+cipassword: $5$other$hash
+cores: 4
+delete: onboot,!unset
+
+[special:cloudinit]
+ipconfig0: ip=192.0.2.9/24
+name: build-1
+
+[before-upgrade]
+cores: 1
+snaptime: 1700000000
+"""
+
+
+def test_vm_pending_view_takes_pending_and_masks_the_password():
+    view, keys, digest, lxc = pending_view(VM_CONF, VM)
+    assert view["cores"] == "4" and "onboot" not in view and view["memory"] == "1024"
+    assert keys == {"cipassword", "cores", "onboot"}
+    assert view["cipassword"] == "**********"  # API2/Qemu.pm vm_pending masks it; the hash never leaves the file
+    assert view["ipconfig0"] == "ip=192.0.2.10/24,gw=192.0.2.1"  # [special:cloudinit] is what the drive holds, not the config
+    assert view["description"].startswith("build VM\nsecond line") and lxc == []
+    assert digest == __import__("hashlib").sha1(VM_CONF.encode()).hexdigest()
+    # the CT reader would not see qemu-server's pending section
+    assert pending_view(VM_CONF)[0]["cores"] == "2"
+
+
+def _qm(node, *argv, data=None):
+    rc, out, err = node.run_command(["/usr/sbin/qm"] + [str(arg) for arg in argv], data=data)
+    assert rc == 0, err
+    return out
+
+
+def _vm_items(items):
+    validated, _secrets = pool.validate_items(items, vm_spec(), lambda item: str(item.get("name")))
+    return validated
+
+
+def test_the_vm_file_view_is_what_qm_pending_prints(node):
+    _qm(node, "create", 200, "--name", "build-1", "--memory", 1024, "--cores", 2, "--scsi0", "local-lvm:2", "--net0", "virtio,bridge=vmbr0",
+        "--ide2", "local-lvm:cloudinit", "--ipconfig0", "ip=192.0.2.10/24,gw=192.0.2.1", "--onboot", 1,
+        "--description", "build VM\nsecond: line 100%", "--ciuser", "admin", "--cipassword", data="Cl0ud-s3cret\nCl0ud-s3cret\n")
+    _qm(node, "start", 200)
+    # cores and the machine type wait for the next start (vmconfig_hotplug_pending); onboot is changed at once
+    _qm(node, "set", 200, "--cores", 4, "--delete", "ostype,onboot", "--machine", "q35", "--cipassword", data="N3w-s3cret\nN3w-s3cret\n")
+    text = node.vm_conf_text(200)
+    assert "\n[PENDING]\n" in text and "cipassword: $5$" in text
+    view, keys, digest, _lxc = pending_view(text, VM)
+    qm_view, qm_keys, _none = node.qm_transport().read(200)
+    assert view == qm_view and keys == qm_keys and {"cores", "machine"} <= keys, (text, view, keys)
+    assert view["cipassword"] == "**********" and "onboot" not in view
+    api_view, api_keys, api_digest = node.api_vm_transport().read(200)
+    assert view == api_view and keys == api_keys and digest == api_digest
+
+
+def test_a_vm_fleet_no_op_over_qm_starts_one_process(node):
+    _qm(node, "create", 900, "--name", "tmpl", "--memory", 512, "--scsi0", "local-lvm:2", "--net0", "virtio,bridge=vmbr0",
+        "--ide2", "local-lvm:cloudinit")
+    _qm(node, "template", 900)
+    items = _vm_items([
+        {"vmid": 301, "name": "vm-a", "clone": {"source": "tmpl"}, "cores": 2, "memory": 768,
+         "net": [{"bridge": "vmbr0"}], "ipconfig": [{"ip": "192.0.2.31/24", "gw": "192.0.2.1"}], "state": "started"},
+        {"vmid": 302, "name": "vm-b", "clone": {"source": 900}, "cores": 1, "memory": 512, "state": "stopped"},
+        {"vmid": 303, "name": "vm-c", "memory": 256, "disks": {"scsi0": {"storage": "local-lvm", "size": "1G"}},
+         "state": "present"},
+    ])
+    made = [converge_one(FleetReads(node.qm_transport(), kind=VM), item, False, lambda text: None) for item in items]
+    assert [[action["kind"] for action in result["actions"]] for result in made] == \
+        [["clone", "set", "start"], ["clone", "set"], ["create"]]
+    assert "ipconfig0: gw=192.0.2.1,ip=192.0.2.31/24" in node.vm_conf_text(301) and "cores: 2" in node.vm_conf_text(301)
+
+    fleet = FleetReads(node.qm_transport(), kind=VM)
+    before = len(node.argvs)
+    again = [converge_one(fleet, item, False, lambda text: None) for item in items]
+    assert [result["changed"] for result in again] == [False, False, False]
+    # one `qm list` for the three VMs; each config is a file read, no `qm pending`, no status
+    assert node.argvs[before:] == [["/usr/sbin/qm", "list"]]
+    assert fleet.file_reads == 3 and [result["reads"] for result in again][0] == [["read", fleet.conf_path(301, "pve")]]
+    assert [result["status"] for result in again] == ["running", "stopped", "stopped"]
+
+
+def test_vm_fleet_check_mode_predicts_changes_runs_nothing_and_diffs(node):
+    declared = {"vmid": 310, "name": "vm-d", "memory": 256, "cores": 1, "state": "stopped"}
+    converge_one(FleetReads(node.qm_transport(), kind=VM), _vm_items([declared])[0], False, lambda text: None)
+    changed = _vm_items([dict(declared, memory=512, cores=2, state="started")])[0]
+    before_text, before_writes = node.vm_conf_text(310), len(node.writes)
+    planned = converge_one(FleetReads(node.qm_transport(), kind=VM), changed, True, lambda text: None)
+    assert planned["changed"] and [action["kind"] for action in planned["actions"]] == ["set", "start"]
+    assert planned["diff"]["before"]["memory"] == 256 and planned["diff"]["after"]["memory"] == 512
+    assert node.vm_conf_text(310) == before_text and len(node.writes) == before_writes
+    real = converge_one(FleetReads(node.qm_transport(), kind=VM), changed, False, lambda text: None)
+    assert [action["argv"] for action in real["actions"]] == [action["argv"] for action in planned["actions"]]
+    # the write carried the digest of the file it was planned against (qm set --digest)
+    assert real["actions"][0]["argv"][-2:] == ["--digest", __import__("hashlib").sha1(before_text.encode()).hexdigest()]
+
+
+def test_one_failed_vm_does_not_stop_the_others(node):
+    items = _vm_items([{"vmid": 320, "name": "vm-e", "clone": {"source": "no-such-template"}, "state": "present"},
+                       {"vmid": 321, "name": "vm-f", "memory": 256, "state": "present"}])
+    fleet = FleetReads(node.qm_transport(), kind=VM)
+    results = pool.run_lanes(lanes(items, fleet.rows(), "name"), lambda index: converge_one(fleet, items[index], False, lambda text: None), 2)
+    summary = pool.summarize(["vm-e", "vm-f"], results)
+    assert [item["failed"] for item in summary["containers"]] == [True, False]
+    assert summary["containers"][0]["error_kind"] == "not_found" and "no-such-template" in summary["containers"][0]["msg"]
+    assert node.vm_conf_text(320) is None and "memory: 256" in node.vm_conf_text(321)
+
+
+def test_an_api_vm_no_op_reads_one_listing_and_one_pending_per_vm(node):
+    items = _vm_items([{"vmid": vmid, "name": "vm%d" % vmid, "memory": 256, "state": "present"} for vmid in (331, 332)])
+    for item in items:
+        converge_one(FleetReads(node.api_vm_transport(), kind=VM), item, False, lambda text: None)
+    fleet = FleetReads(node.api_vm_transport(), kind=VM)
+    node.bodies.clear()
+    node.writes.clear()
+    results = [converge_one(fleet, item, False, lambda text: None) for item in items]
+    assert [result["changed"] for result in results] == [False, False] and node.writes == []
+    assert [(method, path) for method, path, _params in node.bodies] == \
+        [("GET", "/nodes/pve/qemu")] + [("GET", "/nodes/pve/qemu/%d/pending" % vmid) for vmid in (331, 332)]
+    assert fleet.file_reads == 0
+
+
+def test_new_vms_without_vmid_share_one_lane_by_name():
+    items = [{"vmid": 101, "name": "a"}, {"name": "new-1"}, {"name": "known"}, {"name": "new-2"}]
+    assert lanes(items, [{"vmid": 200, "name": "known"}], "name") == [[0], [2], [1, 3]]

@@ -14,8 +14,10 @@ from ansible_collections.lxcri.containers.plugins.plugin_utils._fleet import tra
 from ansible_collections.lxcri.containers.plugins.plugin_utils._fleet.render import BundleError, BundleRenderer
 
 SETTINGS = {"default_state": "started", "oci_bundle_dir": "/srv/bundles", "oci_roots": {"runc": "/run/r"}, "oci_container_defaults": {},
-            "oci_bundle_defaults": {}, "pve": {"transport": "pct"}, "lxc_defaults": {"storage": "local-lvm"}, "lxc_bridge": "vmbr1"}
-KNOWN = {"bundle": ["memory", "extra"], "oci": ["stop_timeout"], "lxc": ["vmid", "storage"]}
+            "oci_bundle_defaults": {}, "pve": {"transport": "pct"}, "lxc_defaults": {"storage": "local-lvm"}, "lxc_bridge": "vmbr1",
+            "vm_defaults": {"ciuser": "admin"}, "vm_bridge": "vmbr2"}
+KNOWN = {"bundle": ["memory", "extra"], "oci": ["stop_timeout"], "lxc": ["vmid", "storage"], "vm": validate.vm_known()}
+VM_ROUTE = {"backend": "vm", "rule": "vms", "reason": "rule vms matched"}
 
 
 def test_an_lxc_spec_becomes_pve_container_parameters_and_its_own_override_wins():
@@ -51,14 +53,68 @@ def test_spec_checks_name_the_spec_and_the_field():
         validate.check_spec(0, {"name": "db", "source": {"rootfs": "/r"}, "command": ["x"], "lxc": {"cores": 2}}, route, "started", KNOWN)
     assert caught.value.msg.startswith("lxcri_containers[0] (db).lxc: cores not parameters")
     with pytest.raises(validate.SpecError) as caught:
-        validate.check_backend(1, {"name": "v"}, {"backend": "vm", "rule": "backend", "reason": "its own"})
-    assert caught.value.msg.startswith("lxcri_containers[1] (v): routed to vm by backend")
+        validate.check_backend(1, {"name": "j"}, {"backend": "jail", "rule": "backend", "reason": "its own"})
+    assert caught.value.msg.startswith("lxcri_containers[1] (j): routed to jail by backend") and "lxc, vm, crun or runc" in caught.value.msg
+    validate.check_backend(1, {"name": "v"}, VM_ROUTE)
     with pytest.raises(validate.SpecError) as caught:
         validate.check_names([{"name": "a"}, {"name": "b"}, {"name": "a"}], "node1")
     assert "the names a are declared more than once on node1" in caught.value.msg
     with pytest.raises(validate.SpecError) as caught:
-        validate.check_vmids([(0, {"name": "a"}, {"vmid": 7}), (3, {"name": "b"}, {"vmid": 7})])
+        validate.check_vmids([(0, {"name": "a"}, "lxc", {"vmid": 7}), (3, {"name": "b"}, "lxc", {"vmid": 7})])
     assert caught.value.msg.startswith("lxcri_containers[3] (b).lxc.vmid: 7 is also the vmid of lxcri_containers[0] (a)")
+    # a vmid is unique across CTs and VMs
+    with pytest.raises(validate.SpecError) as caught:
+        validate.check_vmids([(0, {"name": "a"}, "lxc", {"vmid": 7}), (1, {"name": "v"}, "vm", {"vmid": 7})])
+    assert caught.value.msg.startswith("lxcri_containers[1] (v).vm.vmid: 7 is also the vmid of lxcri_containers[0] (a)")
+
+
+def test_a_vm_spec_becomes_pve_vm_parameters_cloned_from_its_template():
+    spec = {"name": "build-1", "cpu": 1.5, "memory": 2048, "state": "stopped", "source": {"vm_template": "debian-12-cloud"},
+            "network": {"ip": "192.0.2.10/24", "gw": "192.0.2.1"}, "vm": {"vmid": 310, "clone": {"source": 9000, "full": True}}}
+    connection, own = translate.split_connection(translate.vm_params(spec, SETTINGS))
+    assert connection == {"transport": "qm"}  # the role's "on the node" for VMs
+    assert own == {"name": "build-1", "state": "stopped", "clone": {"source": 9000, "full": True}, "memory": 2048, "cores": 2, "cpulimit": 1.5,
+                   "net": [{"model": "virtio", "bridge": "vmbr2"}], "ipconfig": [{"ip": "192.0.2.10/24", "gw": "192.0.2.1"}],
+                   "ciuser": "admin", "vmid": 310}
+    # the same translation as the lxc path for what both have
+    lxc = translate.lxc_params(dict(spec, source={"template": "local:vztmpl/t.tar.gz"}, vm=None), SETTINGS)
+    assert (lxc["cores"], lxc["cpulimit"], lxc["memory"]) == (own["cores"], own["cpulimit"], own["memory"])
+    assert {key: lxc["net"]["net0"][key] for key in ("ip", "gw")} == own["ipconfig"][0]
+    plain = translate.vm_params({"name": "v", "cpu": 2, "source": {"vm_template": 9000}, "network": {"mode": "none"}}, dict(SETTINGS, pve={}))
+    assert plain == {"name": "v", "state": "started", "clone": {"source": 9000}, "cores": 2, "ciuser": "admin"}
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"source": {"template": "local:vztmpl/t.tar.gz"}}, "source: routed to vm by vms, which needs source.vm_template"),
+    ({"source": {"vm_template": 9000}, "network": {"mode": "host"}}, "network.mode: host is only possible for crun and runc"),
+    ({"source": {"vm_template": 9000}, "mounts": [{"source": "/srv", "destination": "/srv"}]}, "mounts: not possible for a VM"),
+    ({"source": {"vm_template": 9000}, "env": {"A": "1"}}, "env: not possible for a VM"),
+    ({"source": {"vm_template": 9000}, "command": ["/bin/sh"]}, "command: not possible for a VM"),
+    ({"source": {"vm_template": 9000}, "vm": {"ostemplate": "x"}}, "vm: ostemplate not parameters of lxcri.containers.pve_vm"),
+])
+def test_vm_spec_checks_name_the_field(spec, message):
+    with pytest.raises(validate.SpecError) as caught:
+        validate.check_spec(3, dict(spec, name="web"), VM_ROUTE, "started", KNOWN)
+    assert caught.value.msg.startswith("lxcri_containers[3] (web)." + message), caught.value.msg
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({"vm": {"cores": "lots"}}, "lxcri_containers[3] (web).vm.cores: "),
+    ({"vm": {"bios": "uefi"}}, "lxcri_containers[3] (web).vm.bios: "),
+    ({"vm": {"net": [{"model": "virtio", "bridge": "vmbr0,tag=5"}]}}, "lxcri_containers[3] (web).vm.net[0].bridge: "),
+    ({"vm": {"clone": {"source": 9000, "full": False, "target_storage": "fast"}}}, "lxcri_containers[3] (web).vm.clone.target_storage: "),
+    ({"network": {"ip": "192.0.2.300/24"}}, "lxcri_containers[3] (web).network: translated to pve_vm's ipconfig[0].ip: "),
+    ({"network": {"bridge": "vmbr0\nx"}}, "lxcri_containers[3] (web).network: translated to pve_vm's net[0].bridge: "),
+    ({"hostname": "not a dns name"}, "lxcri_containers[3] (web).hostname: translated to pve_vm's name: "),
+    ({"name": "web_1"}, "lxcri_containers[3] (web_1).name: translated to pve_vm's name: "),
+])
+def test_bad_vm_values_are_refused_on_the_controller_naming_where_they_were_written(spec, message):
+    spec = dict({"name": "web", "source": {"vm_template": 9000}}, **spec)  # its own name wins
+    with pytest.raises(validate.SpecError) as caught:
+        validate.check_vm(3, spec, translate.vm_params(spec, SETTINGS))
+    assert caught.value.msg.startswith(message), caught.value.msg
+    validate.check_vm(3, {"name": "web", "source": {"vm_template": 9000}},
+                      translate.vm_params({"name": "web", "source": {"vm_template": 9000}}, SETTINGS))
 
 
 @pytest.mark.parametrize("env, message", [
