@@ -18,6 +18,8 @@ export ANSIBLE_COLLECTIONS_PATH="$WORK/src"
 export ANSIBLE_HOME="$WORK/ansible-home"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export LC_ALL=C.UTF-8
+# The QEMU guest (kernel + initramfs) and the KVM probe, shared by pvesim's QEMU tests and the vm scenario.
+export PVESIM_QEMU_CACHE=${PVESIM_QEMU_CACHE:-"$WORK/cache/pvesim-qemu"}
 mkdir -p "$LOGS"
 
 wanted() {

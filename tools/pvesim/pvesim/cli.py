@@ -10,6 +10,7 @@
     pvesim serve ...                              the HTTPS API server (pvesim.http)
     pvesim template build|add|install ...         LXC templates and the pveam catalogue (pvesim.templates)
     pvesim auth passwd|user-add|token-add|acl-add  users, tokens, ACLs (pvesim.auth)
+    pvesim qemu-guest [--state-dir DIR]           build the VM guest and probe KVM ahead of the first 'qm start'
 
 Every front end calls :func:`run_tool`, which refuses to run on a real Proxmox VE host.
 """
@@ -131,6 +132,23 @@ def _fault_main(args):
     return 0
 
 
+def _qemu_guest_main(args):
+    import json
+
+    from .qemu.guest_image import GuestImageError
+    from .qemu.runtime import guest_cache_dir, prepare_guest
+
+    st = State.locate(args.state_dir)
+    try:
+        guest, accel, why = prepare_guest(st)
+    except GuestImageError as exc:
+        sys.stderr.write("pvesim: %s\n" % exc)
+        return 1
+    print(json.dumps({"cache": str(guest_cache_dir(st)), "kernel": str(guest.kernel), "initrd": str(guest.initrd),
+                      "kernel_version": guest.kernel_version, "accel": accel, "accel_reason": why}, indent=2, sort_keys=True))
+    return 0
+
+
 def build_parser():
     ap = argparse.ArgumentParser(prog="pvesim", description="Proxmox VE node simulator")
     ap.add_argument("--version", action="version", version="pvesim %s" % __version__)
@@ -178,6 +196,10 @@ def build_parser():
     fs.add_parser("clear", help="remove all faults and release held locks")
     fs.add_parser("show", help="print the fault table")
 
+    p = sub.add_parser("qemu-guest", help="build (or reuse) the VM guest image and probe KVM, as the first 'qm start' "
+                                          "of the real mode would; prints where they are as JSON")
+    p.add_argument("--state-dir")
+
     p = sub.add_parser("serve", help="run the HTTPS API server", add_help=False)
     p.add_argument("args", nargs=argparse.REMAINDER)
     for name, text in (("template", "build LXC templates and publish them to the pveam catalogue"),
@@ -217,6 +239,8 @@ def main(argv=None):
             return 0
         if args.cmd == "run":
             return run_tool(args.tool, args.args)
+        if args.cmd == "qemu-guest":
+            return _qemu_guest_main(args)
         if args.cmd == "fault":
             if not args.fault_cmd:
                 ap.parse_args(["fault", "--help"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pvesim.qemu import cloudinit, runner
+from pvesim.qemu import cloudinit, runner, runtime
 from pvesim.qemu import config as qmconfig
 from pvesim.qemu.command import RuntimePaths, config_to_command
 from pvesim.qemu.guest_image import BANNER, READY, build_guest_image
@@ -137,3 +137,24 @@ def test_shutdown_refusals_and_force_stop(tmp_path, guest):
         runner.stop(vm)
     assert not runner.pid_alive(vm.pid)
     assert runner.status(paths) == "stopped"
+
+
+def test_qemu_guest_cli_prepares_what_qm_start_uses(tmp_path, monkeypatch, capsys, guest):
+    """``pvesim qemu-guest`` builds the guest and probes KVM ahead of the first start, into the cache qm start reads."""
+    import json
+
+    from pvesim import cli
+    from pvesim.state import State
+
+    st = State(tmp_path / "state").init(node="pve", mode="lxc")
+    monkeypatch.setenv("PVESIM_QEMU_CACHE", str(CACHE))
+    assert cli.main(["qemu-guest", "--state-dir", str(st.root)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["kernel"], out["initrd"], out["kernel_version"]) == (str(guest.kernel), str(guest.initrd), guest.kernel_version)
+    assert out["cache"] == str(CACHE)
+    assert (out["accel"], out["accel_reason"]) == runner.accelerator(CACHE / "accelerator", guest)
+
+    monkeypatch.delenv("PVESIM_QEMU_CACHE")
+    assert runtime.guest_cache_dir(st) == st.root / ".pvesim" / "qemu-cache"
+    assert cli.main(["qemu-guest", "--state-dir", str(tmp_path / "nowhere")]) == 2
+    assert "is not a pvesim state directory" in capsys.readouterr().err

@@ -167,12 +167,6 @@ class QemuVmRuntime(VmRuntime):
             accel = (paths.run_dir / ("%d.accel" % int(vmid))).read_text().strip()
         return {"pid": pid, "uptime": max(0, int(time.time() - started)), "accel": accel}
 
-    def _guest(self):
-        from .guest_image import build_guest_image
-
-        cache = os.environ.get(ENV_QEMU_CACHE) or str(self.state.root / ".pvesim" / "qemu-cache")
-        return build_guest_image(cache), Path(cache)
-
     def start(self, log: Callable[[str], None], conf: dict, vmid: int) -> None:
         from .. import storage
         from . import cloudinit, runner
@@ -186,8 +180,7 @@ class QemuVmRuntime(VmRuntime):
             return str(path), fmt
 
         try:
-            guest, cache = self._guest()
-            accel, why = runner.accelerator(cache / "accelerator", guest)
+            guest, accel, why = prepare_guest(self.state)
             cikey = qmconfig.has_cloudinit(conf)
             if cikey is not None:
                 path, fmt = resolve(qmconfig.parse_drive(cikey, conf[cikey])["file"])
@@ -230,6 +223,24 @@ class QemuVmRuntime(VmRuntime):
 
     def resume(self, vmid: int) -> None:
         self._qmp(vmid, "cont")
+
+
+def guest_cache_dir(state: State) -> Path:
+    """Where the guest image and the accelerator probe's answer are kept: ``$PVESIM_QEMU_CACHE``, else
+    ``<state>/.pvesim/qemu-cache`` (a shared cache saves the kernel download and the probe per state)."""
+    return Path(os.environ.get(ENV_QEMU_CACHE) or str(state.root / ".pvesim" / "qemu-cache"))
+
+
+def prepare_guest(state: State):
+    """``(guest image, accelerator, why)``: the guest built (or reused) and KVM probed once, what a first
+    ``qm start`` does; ``pvesim qemu-guest`` runs it ahead, so that no start pays for it."""
+    from . import runner
+    from .guest_image import build_guest_image
+
+    cache = guest_cache_dir(state)
+    guest = build_guest_image(cache)
+    accel, why = runner.accelerator(cache / "accelerator", guest)
+    return guest, accel, why
 
 
 def vm_runtime(state: State) -> VmRuntime:
