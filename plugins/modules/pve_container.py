@@ -15,7 +15,8 @@ description:
     become dicts, sizes C(8G), booleans, sorted tag sets, descriptions without the trailing newline Proxmox adds, generated
     C(hwaddr) kept); only the keys that differ are written (C(pct set) or C(PUT .../config) with the config C(digest)),
     removed keys with C(delete). A run that changes nothing makes no mutating call; over C(pct) it makes two reads
-    (C(pct list) and C(pct pending)).
+    (C(pct list) and the container's config file under C(/etc/pve/nodes/<node>/lxc), the file C(pct pending) reads,
+    whose SHA-1 is the C(digest) C(pct set) sends; C(pct pending) where that directory is not readable).
   - A change that a running container keeps pending until its next start is reported in RV(restart_required);
     O(apply_pending=restart) reboots it to apply such changes.
   - A locked container (C(CT is locked), config lock file timeouts) is retried with backoff up to O(lock_timeout).

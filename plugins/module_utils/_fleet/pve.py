@@ -15,7 +15,6 @@ single module makes them.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -30,25 +29,17 @@ from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pc
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.argspec import make_transport as make_vm_transport
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.argspec import vm_spec
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.manager import VmManager
-from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.model import MASKED_VALUE
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.plan import check_params
-
-_ENV_KEY = "lxc.environment.runtime"
 
 
 class GuestKind:
     """What a fleet of CTs and a fleet of VMs do differently: their files, command, manager and options."""
 
-    def __init__(self, word: str, cli: str, directory: str, pending_section: str, key_pattern: str, masked: tuple[str, ...],
-                 strip_description: bool, name_key: str, manager: type, item_spec: Callable[[], dict], check_item: Callable[[dict], object],
-                 make_transport: Callable, unsupported: tuple[str, ...] = ()) -> None:
+    def __init__(self, word: str, cli: str, config_format: conffile.ConfigFormat, name_key: str, manager: type, item_spec: Callable[[], dict],
+                 check_item: Callable[[dict], object], make_transport: Callable, unsupported: tuple[str, ...] = ()) -> None:
         self.word = word                        # CT / VM
         self.cli = cli                          # the node command whose reads the config files replace
-        self.directory = directory              # <config_dir>/nodes/<node>/<directory>/<vmid>.conf
-        self.pending_section = pending_section  # the section holding the pending changes
-        self.key_pattern = key_pattern          # a config line's key
-        self.masked = masked                    # keys the reads print masked
-        self.strip_description = strip_description  # the parser drops the description's trailing whitespace
+        self.config_format = config_format
         self.name_key = name_key                # the option naming the guest
         self.manager = manager
         self.item_spec = item_spec              # each item's options: the single module's, without the connection
@@ -57,51 +48,8 @@ class GuestKind:
         self.unsupported = unsupported          # options of the single module a fleet item may not use
 
 
-# PVE::LXC::Config (pve-container) parse_pct_config / write_pct_config: [pve:pending], the description keeps its last newline.
-CT = GuestKind("CT", "pct", "lxc", "pve:pending", conffile.CT_KEY_PATTERN, (), False, "hostname", Manager, container_spec, validate_params,
-               make_ct_transport, unsupported=("oci_bundle",))
-# qemu-server PVE/QemuServer.pm parse_vm_config / write_vm_config: [PENDING], and its finish_description strips trailing
-# whitespace; API2/Qemu.pm vm_pending masks cipassword.
-VM = GuestKind("VM", "qm", "qemu-server", "PENDING", conffile.VM_KEY_PATTERN, ("cipassword",), True, "name", VmManager, vm_spec, check_params,
-               make_vm_transport)
-
-
-def pending_view(text: str, kind: GuestKind = CT) -> tuple[dict, set, str, list]:
-    """A config file -> what ``pct pending``/``qm pending`` + ``config`` give: ``(pending view, pending keys, digest, raw lxc list)``.
-
-    As PVE's ``config_with_pending_array`` + ``format_pending``: pending values replace the current
-    ones, pending deletions of set keys remove them, ``lxc.environment.runtime`` lines form ``env``,
-    the keys ``kind`` masks show the mask; snapshot and ``[special:…]`` sections are not the config.
-    """
-    digest = hashlib.sha1(text.encode("utf-8", "surrogateescape"), usedforsecurity=False).hexdigest()  # PVE's config digest is SHA-1
-    sections = conffile.parse_conf(text, kind.key_pattern)
-    empty = {"raw": {}, "lxc": []}
-    main = sections.get("", empty)
-    # PVE matches the pending section's header case-insensitively (and forbids a snapshot of that name).
-    pending = next((section for name, section in sections.items() if name.lower() == kind.pending_section.lower()), empty)
-    view = dict(main["raw"])
-    lxc = []
-    for key, value in main["lxc"]:
-        if key == _ENV_KEY:
-            view["env"] = value if "env" not in view else view["env"] + "\0" + value
-        else:
-            lxc.append([key, value])
-    pending_raw = dict(pending["raw"])
-    deletions = [item.lstrip("!") for item in pending_raw.pop("delete", "").replace(";", ",").replace(" ", ",").split(",") if item]
-    keys = set()
-    for key, value in pending_raw.items():
-        view[key] = value
-        keys.add(key)
-    for key in deletions:
-        if key in main["raw"] or (key == "env" and "env" in view):
-            view.pop(key, None)
-            keys.add(key)
-    for key in kind.masked:
-        if key in view:
-            view[key] = MASKED_VALUE
-    if kind.strip_description and "description" in view:
-        view["description"] = view["description"].rstrip()
-    return view, keys, digest, lxc
+CT = GuestKind("CT", "pct", conffile.CT_FORMAT, "hostname", Manager, container_spec, validate_params, make_ct_transport, unsupported=("oci_bundle",))
+VM = GuestKind("VM", "qm", conffile.VM_FORMAT, "name", VmManager, vm_spec, check_params, make_vm_transport)
 
 
 class FleetReads:
@@ -125,7 +73,7 @@ class FleetReads:
         """The guest's config file when the node command runs on a node whose config directory is readable here."""
         if self.transport.name != self.kind.cli:
             return None
-        directory = os.path.join(self.config_dir, "nodes", node or self.transport.node, self.kind.directory)
+        directory = os.path.join(self.config_dir, "nodes", node or self.transport.node, self.kind.config_format.directory)
         return os.path.join(directory, "%s.conf" % vmid) if os.path.isdir(directory) else None
 
 
@@ -156,13 +104,11 @@ class FleetTransport:
             return None
         self.reads.append(["read", path])
         self.fleet.file_reads += 1
-        try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as stream:
-                text = stream.read()
-        except FileNotFoundError:
+        found = conffile.read_pending_view(path, self.fleet.kind.config_format)
+        if found is None:
             return False
-        self._file[vmid] = pending_view(text, self.fleet.kind)
-        return self._file[vmid]
+        self._file[vmid] = found
+        return found
 
     def read(self, vmid, node=None):
         found = self._read_file(vmid, node)

@@ -11,7 +11,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common import er
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck, model, retry
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import conffile, inputcheck, model, retry
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import plan as pve_plan
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
 
@@ -169,6 +169,12 @@ class GuestManager:
         if entry.get("stale"):
             entry.update(self.t.status(entry["vmid"], node))
         return Located(entry["vmid"], node, from_raw(raw), pending, digest, entry.get("status") or "unknown")
+
+    def _digest_for_write(self, digest, vmid, node):
+        """The digest a ``set`` sends: the one read, else (a guest made by this run) read now; by name in check mode."""
+        if digest is None and self.t.reads_digest:
+            return conffile.DIGEST_SHOWN if self.check else self.t.read_digest(vmid, node)
+        return digest
 
     def _deny_root_only(self, changes, deleted, current):
         """Refuse, before any write, what Proxmox would refuse an API token or a user other than root@pam (``error_kind``
@@ -388,10 +394,8 @@ class Manager(GuestManager):
 
         if delta.set or delta.delete:
             values = dict((key, model.value_to_raw(key, value)) for key, value in delta.set.items())
-            if self.t.name == "api" and digest is None and not self.check:
-                digest = self.t.read_digest(vmid, node)
             self._do(plan, "set", "set %s of CT %s" % (", ".join(sorted(list(delta.set) + ["-" + k for k in delta.delete])), vmid),
-                     self.t.update, vmid, vmid=vmid, values=values, delete=delta.delete, digest=digest, node=node)
+                     self.t.update, vmid, vmid=vmid, values=values, delete=delta.delete, digest=self._digest_for_write(digest, vmid, node), node=node)
         for disk, size in delta.resize:
             self._do(plan, "resize", "grow %s of CT %s to %s" % (disk, vmid, size), self.t.resize, vmid, vmid=vmid, disk=disk, size=size, node=node)
         if lxc_changed:

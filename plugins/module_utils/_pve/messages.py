@@ -12,7 +12,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common import er
 _RULES = (
     (errors.LOCKED, re.compile(r"CT is locked|VM is locked|can't lock file .* got timeout|Lost 'create' config lock")),
     (errors.NOT_FOUND, re.compile(r"Configuration file '[^']*' does not exist|no such cluster node|does not exist")),
-    (errors.CONFLICT, re.compile(r"already exists on node|detected modified configuration|already running|not running|"
+    (errors.CONFLICT, re.compile(r"already exists on node|detected modified configuration|file change by other user|already running|not running|"
                                  r"protection mode enabled|can't convert a template|is running - destroy failed|container is running")),
     (errors.PERMISSION, re.compile(r"Permission check failed|only allowed for root@pam|Only root can pass|please run as root|"
                                    r"^401|^403|authentication failure|[Cc]ouldn't authenticate", re.MULTILINE)),

@@ -16,7 +16,7 @@ import traceback
 
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
-from ansible_collections.lxcri.containers.plugins.module_utils._pve import messages, model, tasks
+from ansible_collections.lxcri.containers.plugins.module_utils._pve import conffile, messages, model, tasks
 
 MIN_PROXMOXER = (2, 0, 0)
 
@@ -30,9 +30,6 @@ except ImportError:
     PROXMOXER_IMPORT_ERROR = traceback.format_exc()
 
 HIDDEN = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-# The config digest sent with a write is shown by name: check mode cannot know the digest of a guest it has not
-# made yet (a clone's), and the action must read the same in check mode and in the real run.
-DIGEST_SHOWN = "<config digest>"
 
 
 def _version_tuple(text):
@@ -99,6 +96,7 @@ class ApiGuestTransport:
     secret_params = ("password",)
     supports_raw_lxc = False
     supports_password_update = False
+    reads_digest = True
 
     def __init__(self, params, node=None, timeout=300, api_factory=None, sleep=None):
         host = params.get("api_host")
@@ -187,7 +185,7 @@ class ApiGuestTransport:
             if key in self.secret_params:
                 value = HIDDEN
             elif key == "digest":
-                value = DIGEST_SHOWN
+                value = conffile.DIGEST_SHOWN
             shown.append("%s=%s" % (key, value))
         return shown
 

@@ -102,6 +102,7 @@ class CliGuestTransport:
     word = "CT"
     supports_raw_lxc = False
     supports_password_update = False
+    config_format = conffile.CT_FORMAT
     # Subcommands whose failed task still exits 0 (contract 0.2).
     exit0_on_task_failure = _EXIT0_ON_TASK_FAILURE
 
@@ -149,8 +150,31 @@ class CliGuestTransport:
         match = re.search(r"^status:\s*(\S+)", out, re.MULTILINE)
         return {"status": match.group(1) if match else None, "lock": None}
 
+    def config_file(self, vmid) -> str:
+        """The guest's config file as pmxcfs shows it on this node."""
+        return os.path.join(pve_dir(), "nodes", self.node, self.config_format.directory, "%s.conf" % vmid)
+
+    @property
+    def reads_digest(self) -> bool:
+        """Reads give the digest where the config files are readable; ``pct``/``qm pending`` never print it."""
+        return os.path.isdir(os.path.dirname(self.config_file(0)))
+
+    def read_digest(self, vmid, node=None):
+        found = self.read(vmid, node)
+        return found[2] if found else None
+
     def read(self, vmid, node=None):
-        """Pending view of the config: (raw dict, pending keys, digest=None), or None when the guest does not exist."""
+        """Pending view of the config: (raw dict, pending keys, digest), or None when the guest does not exist.
+
+        Read from the config file where this node's pmxcfs directory is readable: one file read instead of a
+        Perl start, and the file's SHA-1 is the digest the writes send.  Elsewhere ``pct``/``qm pending``,
+        which never prints the digest (GuestHelpers::format_pending skips it): writes then go without one.
+        """
+        path = self.config_file(vmid)
+        if self.reads_digest:
+            self.reads.append(["read", path])
+            found = conffile.read_pending_view(path, self.config_format)
+            return None if found is None else found[:3]
         try:
             out, _err = self._run([self.cli, "pending", str(vmid)], read=True)
         except LxcriError as exc:
@@ -175,7 +199,12 @@ class CliGuestTransport:
             tail += ["--delete", ",".join(sorted(delete))]
         if digest:
             tail += ["--digest", digest]
-        return self._write([self.cli, "set", str(vmid)], values, tail, check)
+        shown = self._write([self.cli, "set", str(vmid)], values, tail, check)
+        if digest:
+            # by name, as the API transport shows it: check mode cannot know a clone's digest
+            index = shown.index("--digest")
+            shown[index + 1] = conffile.DIGEST_SHOWN
+        return shown
 
     def _write(self, head, values, tail, check, task=False):
         """Run ``head --key value … tail``; returns the argv shown.  ``qm`` overrides it to keep its secrets out of the argv."""
@@ -197,17 +226,19 @@ class CliGuestTransport:
         """Run ``argv`` with ``keys`` in a temporary file (``keys_option <file>``) and ``password`` on stdin: a bare
         ``password_option``, last so it takes no value, makes pct/qm read it from stdin, twice as they may confirm it
         (PVE::PTY::get_confirmed_password).  Neither is ever in an argv.  Returns the argv shown."""
-        argv = list(argv)
+        argv, shown = list(argv), list(argv)
         with contextlib.ExitStack() as cleanup:
             if keys is not None:
                 argv += [keys_option, TEMPORARY_FILE_SHOWN if check else cleanup.enter_context(_secret_file(keys))]
+                shown += [keys_option, TEMPORARY_FILE_SHOWN]
             stdin = None
             if password is not None:
                 argv.append(password_option)
+                shown.append(password_option)
                 stdin = "%s\n%s\n" % (password, password)
             if not check:
-                self._run(argv, data=stdin, timeout=self.timeout, task=task)
-        return argv
+                self._run(argv, shown=shown, data=stdin, timeout=self.timeout, task=task)
+        return shown
 
     def _simple(self, argv, check, timeout=None):
         if not check:
@@ -255,10 +286,10 @@ class PctTransport(CliGuestTransport):
     def read_lxc(self, vmid, node=None):
         """The raw ``lxc.*`` lines of the main section, read from the config file (no command to run)."""
         try:
-            with open(self.conf_path(vmid)) as stream:
+            with open(self.config_file(vmid)) as stream:
                 return conffile.parse_conf(stream.read()).get("", {}).get("lxc", [])
         except OSError as exc:
-            raise LxcriError("could not read %s: %s" % (self.conf_path(vmid), exc.strerror), errors.RUNTIME_ERROR) from exc
+            raise LxcriError("could not read %s: %s" % (self.config_file(vmid), exc.strerror), errors.RUNTIME_ERROR) from exc
 
     def read_config(self, vmid, node=None):
         """``pct config`` (pending values merged): (raw dict, raw lxc list)."""
@@ -289,9 +320,6 @@ class PctTransport(CliGuestTransport):
                 self._run(argv, data=ssh_public_keys.rstrip("\n") + "\n")
         return [" ".join(item) for item in shown]
 
-    def conf_path(self, vmid):
-        return os.path.join(pve_dir(), "nodes", self.node, "lxc", "%s.conf" % vmid)
-
     def set_raw_lxc(self, vmid, entries, node=None, check=False, shown_entries=None):
         """Rewrite the raw ``lxc.*`` lines of the config file (neither pct set nor the API can).
 
@@ -300,7 +328,7 @@ class PctTransport(CliGuestTransport):
         backup, snapshot or migration is never edited under; both are ``locked`` errors the
         caller retries.  ``shown_entries`` is what ``actions`` shows (secrets masked).
         """
-        path = self.conf_path(vmid)
+        path = self.config_file(vmid)
         shown = ["edit", path, "lxc.* = %s" % json.dumps(shown_entries if shown_entries is not None else entries)]
         if check:
             return shown

@@ -16,7 +16,6 @@ from __future__ import annotations
 from ansible_collections.lxcri.containers.plugins.module_utils._common import errors
 from ansible_collections.lxcri.containers.plugins.module_utils._common.errors import LxcriError
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.manager import GuestManager, query_guests
-from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_api import DIGEST_SHOWN
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import plan as vm_plan
 
@@ -161,11 +160,8 @@ class VmManager(GuestManager):
     def _write(self, plan, vmid, node, delta, digest):
         """The ``set`` (only the differing keys, with the digest read) and the resizes of ``delta``."""
         if delta.set or delta.delete:
-            if self.t.name == "api" and digest is None:
-                # In check mode a clone's digest is unknown; the action shows it by name in both modes.
-                digest = DIGEST_SHOWN if self.check else self.t.read_digest(vmid, node)
             self._do(plan, "set", "set %s of VM %s" % (delta.summary(), vmid), self.t.update, vmid,
-                     vmid=vmid, values=delta.write_values(), delete=delta.delete, digest=digest, node=node)
+                     vmid=vmid, values=delta.write_values(), delete=delta.delete, digest=self._digest_for_write(digest, vmid, node), node=node)
         for disk, size in delta.resize:
             self._do(plan, "resize", "grow %s of VM %s to %s" % (disk, vmid, size), self.t.resize, vmid, vmid=vmid, disk=disk, size=size, node=node)
 

@@ -32,6 +32,7 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import inputcheck
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import model as pve_model
 from ansible_collections.lxcri.containers.plugins.module_utils._pve import propstring as ps
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.conffile import MASKED_VALUE
 
 NIC_MODELS = ("e1000", "e1000-82540em", "e1000-82544gc", "e1000-82545em", "e1000e", "i82551", "i82557b",
               "i82559er", "ne2k_isa", "ne2k_pci", "pcnet", "rtl8139", "virtio", "vmxnet3")
@@ -74,8 +75,6 @@ BOOL_KEYS = ("onboot", "protection", "numa", "acpi", "kvm", "tablet", "template"
 STR_KEYS = ("name", "ostype", "bios", "scsihw", "hookscript", "ciuser", "citype")
 LIST_KEYS = ("nameserver", "searchdomain")
 SECRET_KEYS = ("cipassword",)
-# What `GET config` / `qm config` print for a set cipassword (API2/Qemu.pm vm_config).
-MASKED_VALUE = "**********"
 # Written by Proxmox itself: outside the compared model.
 IGNORED_KEYS = ("digest", "lock", "meta", "smbios1", "vmgenid", "parent", "snaptime", "vmstate", "runningmachine", "runningcpu")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.conffile import VM_FORMAT
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.transport_pct import CliGuestTransport
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm import model
 
@@ -21,6 +22,7 @@ class QmTransport(CliGuestTransport):
     name = "qm"
     tool = "qm"
     word = "VM"
+    config_format = VM_FORMAT
 
     def list(self):
         """``qm list`` -> rows {vmid, name, status, node}; the template flag is not listed (read the config)."""

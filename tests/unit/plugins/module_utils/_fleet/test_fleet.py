@@ -15,8 +15,9 @@ from ansible_collections.lxcri.containers.plugins.module_utils._common.errors im
 from ansible_collections.lxcri.containers.plugins.module_utils._common.executor import Executor
 from ansible_collections.lxcri.containers.plugins.module_utils._common.plan import Plan
 from ansible_collections.lxcri.containers.plugins.module_utils._fleet import ocibundle, pool
-from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import VM, FleetReads, converge_one, lanes, pending_view
+from ansible_collections.lxcri.containers.plugins.module_utils._fleet.pve import VM, FleetReads, converge_one, lanes
 from ansible_collections.lxcri.containers.plugins.module_utils._pve.argspec import container_spec
+from ansible_collections.lxcri.containers.plugins.module_utils._pve.conffile import VM_FORMAT, pending_view
 from ansible_collections.lxcri.containers.plugins.module_utils._pvevm.argspec import vm_spec
 
 
@@ -300,7 +301,7 @@ snaptime: 1700000000
 
 
 def test_vm_pending_view_takes_pending_and_masks_the_password():
-    view, keys, digest, lxc = pending_view(VM_CONF, VM)
+    view, keys, digest, lxc = pending_view(VM_CONF, VM_FORMAT)
     assert view["cores"] == "4" and "onboot" not in view and view["memory"] == "1024"
     assert keys == {"cipassword", "cores", "onboot"}
     assert view["cipassword"] == "**********"  # API2/Qemu.pm vm_pending masks it; the hash never leaves the file
@@ -331,7 +332,7 @@ def test_the_vm_file_view_is_what_qm_pending_prints(node):
     _qm(node, "set", 200, "--cores", 4, "--delete", "ostype,onboot", "--machine", "q35", "--cipassword", data="N3w-s3cret\nN3w-s3cret\n")
     text = node.vm_conf_text(200)
     assert "\n[PENDING]\n" in text and "cipassword: $5$" in text
-    view, keys, digest, _lxc = pending_view(text, VM)
+    view, keys, digest, _lxc = pending_view(text, VM_FORMAT)
     qm_view, qm_keys, _none = node.qm_transport().read(200)
     assert view == qm_view and keys == qm_keys and {"cores", "machine"} <= keys, (text, view, keys)
     assert view["cipassword"] == "**********" and "onboot" not in view
@@ -374,10 +375,13 @@ def test_vm_fleet_check_mode_predicts_changes_runs_nothing_and_diffs(node):
     assert planned["changed"] and [action["kind"] for action in planned["actions"]] == ["set", "start"]
     assert planned["diff"]["before"]["memory"] == 256 and planned["diff"]["after"]["memory"] == 512
     assert node.vm_conf_text(310) == before_text and len(node.writes) == before_writes
+    before_argvs = len(node.argvs)
     real = converge_one(FleetReads(node.qm_transport(), kind=VM), changed, False, lambda text: None)
     assert [action["argv"] for action in real["actions"]] == [action["argv"] for action in planned["actions"]]
-    # the write carried the digest of the file it was planned against (qm set --digest)
-    assert real["actions"][0]["argv"][-2:] == ["--digest", __import__("hashlib").sha1(before_text.encode()).hexdigest()]
+    # the write carried the digest of the file it was planned against (qm set --digest), shown by name
+    assert real["actions"][0]["argv"][-2:] == ["--digest", "<config digest>"]
+    sets = [argv for argv in node.argvs[before_argvs:] if argv[1] == "set"]
+    assert sets[0][-2:] == ["--digest", __import__("hashlib").sha1(before_text.encode()).hexdigest()]
 
 
 def test_one_failed_vm_does_not_stop_the_others(node):

@@ -56,6 +56,32 @@ def test_pct_missing_ct_reads_as_none(node):
     assert node.pct_transport().read(150) is None
 
 
+@pytest.mark.parametrize("cli", ["pct", "qm"])
+def test_cli_reads_the_config_file_and_writes_with_its_digest(node, cli):
+    # pct/qm pending never print the digest (pve-common PVE/GuestHelpers.pm format_pending skips it); the file pmxcfs
+    # serves is what `pending` reads (PVE::AbstractConfig load_config), and its SHA-1 is the digest `set --digest` checks
+    import hashlib
+
+    if cli == "pct":
+        make_ct(node, 120, hostname="web", memory="512")
+        transport, conf_text = node.pct_transport(), node.conf_text
+    else:
+        assert node.run_command(["/usr/sbin/qm", "create", "120", "--name", "web", "--memory", "512"])[0] == 0
+        transport, conf_text = node.qm_transport(), node.vm_conf_text
+    before = len(node.argvs)
+    view, pending, digest = transport.read(120)
+    assert node.argvs[before:] == [] and transport.reads == [["read", transport.config_file(120)]]
+    assert view["memory"] == "512" and pending == set() and digest == hashlib.sha1(conf_text(120).encode()).hexdigest()
+    assert transport.update(120, {"memory": "768"}, [], digest=digest)[-2:] == ["--digest", "<config digest>"]
+    assert node.argvs[-1][-2:] == ["--digest", digest] and "memory: 768" in conf_text(120)
+    # the file changed since: the write planned against the old digest is refused, nothing is written (pve-container
+    # src/PVE/API2/LXC.pm update_vm: assert_if_modified; qemu-server PVE/API2/Qemu.pm $update_vm_api: "checksum mismatch")
+    with pytest.raises(LxcriError) as err:
+        transport.update(120, {"memory": "1024"}, [], digest=digest)
+    assert err.value.error_kind == "conflict" and "by other user" in err.value.msg and "memory: 768" in conf_text(120)
+    assert transport.read(121) is None
+
+
 def test_pct_resize_failure_with_exit_0_is_detected(node):
     make_ct(node)
     with pytest.raises(LxcriError) as err:
