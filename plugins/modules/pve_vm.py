@@ -16,7 +16,7 @@ description:
     become dicts, sizes C(32G), the MAC and model Proxmox generated kept when not declared); only the keys that differ are
     written (C(qm set) or C(PUT .../config) with the config C(digest)), removed keys with C(delete), bigger disks with a
     resize (disks never shrink). A run that changes nothing makes no mutating call and two reads (the listing and the
-    pending view: over C(qm) the VM's config file under C(/etc/pve/nodes/<node>/qemu-server), the file C(qm pending)
+    pending view; over C(qm) that is the VM's config file under C(/etc/pve/nodes/<node>/qemu-server), the file C(qm pending)
     reads, whose SHA-1 is the C(digest) C(qm set) sends); over the API without O(node), a third (the live status, as the cluster listing's may be 10 s old).
   - Over the API with a token, or as a user other than root@pam logged in with a password, a change Proxmox allows only
     to root@pam (O(hookscript), set or removed; a disk whose C(file) or C(import-from) is a host path) is refused before any
