@@ -8,8 +8,9 @@ from __future__ import annotations
 class ModuleDocFragment:
     """Options of the Proxmox VE modules and plugins.
 
-    DOCUMENTATION: how the pve_* modules reach Proxmox (pct on the node or the API); they also
-    extend API. API: the REST API options alone, also used by the API-only plugins (the inventory).
+    DOCUMENTATION: how the CT modules reach Proxmox (pct on the node or the API); QM: the same for the
+    VM modules (qm on the node or the API); they also extend API. API: the REST API options alone, also
+    used by the API-only plugins (the inventory).
     """
 
     DOCUMENTATION = r"""
@@ -38,6 +39,28 @@ options:
 requirements:
   - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
   - "With O(transport=pct): a Proxmox VE node (C(pct), C(pvesh)) as the target, and root."
+"""
+
+    QM = r"""
+options:
+  transport:
+    description:
+      - How to talk to Proxmox VE.
+      - V(qm) runs C(qm) (and C(pvesh) for the next free vmid) on the target host; the target must be the Proxmox node.
+      - V(api) uses the REST API through the Python library C(proxmoxer) (>= 2.0), usually from the controller.
+      - V(auto) uses V(qm) when the target has a C(qm) command, otherwise V(api).
+    type: str
+    choices: [auto, qm, api]
+    default: auto
+  node:
+    description:
+      - Name of the Proxmox node that holds the VM.
+      - With V(qm) the local node; with V(api) it is found from C(/cluster/resources) for an existing VM
+        and is required to create one.
+    type: str
+requirements:
+  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
+  - "With O(transport=qm): a Proxmox VE node (C(qm), C(pvesh)) as the target, and root."
 """
 
     API = r"""

@@ -31,31 +31,14 @@ author:
 extends_documentation_fragment:
   - lxcri.containers.attributes
   - lxcri.containers.attributes.ACTIONGROUP_PROXMOX
+  - lxcri.containers.pve.qm
   - lxcri.containers.pve.api
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
-requirements:
-  - "With O(transport=api): the Python library proxmoxer >= 2.0 and requests on the host that runs the module."
-  - "With O(transport=qm): a Proxmox VE node (C(qm), C(pvesh)) as the target, and root."
 options:
-  transport:
-    description:
-      - How to talk to Proxmox VE.
-      - V(qm) runs C(qm) (and C(pvesh) for the next free vmid) on the target host; the target must be the Proxmox node.
-      - V(api) uses the REST API through the Python library C(proxmoxer) (>= 2.0), usually from the controller.
-      - V(auto) uses V(qm) when the target has a C(qm) command, otherwise V(api).
-    type: str
-    choices: [auto, qm, api]
-    default: auto
-  node:
-    description:
-      - Name of the Proxmox node that holds the VM.
-      - With V(qm) the local node; with V(api) it is found from C(/cluster/resources) for an existing VM
-        and is required to create one.
-    type: str
   vmid:
     description:
       - ID of the VM, 100 to 999999999 (unique across VMs and containers).

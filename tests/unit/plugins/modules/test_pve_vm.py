@@ -32,6 +32,8 @@ def run_module(mod, args, node, monkeypatch, capsys, via="qm"):
 def test_documented_options_match_the_argument_spec(mod):
     doc = yaml.safe_load(mod.DOCUMENTATION)
     fragment = yaml.safe_load(pve_fragment.ModuleDocFragment.API)["options"]
+    if mod is pve_vm:
+        fragment = dict(fragment, **yaml.safe_load(pve_fragment.ModuleDocFragment.QM)["options"])
     spec = mod.argument_spec() if mod is pve_vm else mod.info_argument_spec()
     assert set(doc["options"]) | set(fragment) == set(spec)
     for name, option in list(doc["options"].items()) + list(fragment.items()):

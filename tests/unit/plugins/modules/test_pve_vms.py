@@ -33,7 +33,8 @@ def run_module(args, node, monkeypatch, capsys, via="qm", check=False):
 
 def test_documented_options_match_the_argument_spec():
     doc = yaml.safe_load(pve_vms.DOCUMENTATION)
-    fragments = dict(yaml.safe_load(pve_fragment.ModuleDocFragment.API)["options"], **yaml.safe_load(fleet_fragment.ModuleDocFragment.DOCUMENTATION)["options"])
+    fragments = dict(yaml.safe_load(pve_fragment.ModuleDocFragment.API)["options"], **yaml.safe_load(fleet_fragment.ModuleDocFragment.DOCUMENTATION)["options"],
+                     **yaml.safe_load(pve_fragment.ModuleDocFragment.QM)["options"])
     spec = fleet_pve.argument_spec(fleet_pve.VM)
     assert set(doc["options"]) | set(fragments) == set(spec)
     for name, option in list(doc["options"].items()) + list(fragments.items()):
