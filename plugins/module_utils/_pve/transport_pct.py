@@ -150,14 +150,17 @@ class CliGuestTransport:
         match = re.search(r"^status:\s*(\S+)", out, re.MULTILINE)
         return {"status": match.group(1) if match else None, "lock": None}
 
+    def config_directory(self) -> str:
+        """This node's config files of the guest type, as pmxcfs shows them."""
+        return os.path.join(pve_dir(), "nodes", self.node, self.config_format.directory)
+
     def config_file(self, vmid) -> str:
-        """The guest's config file as pmxcfs shows it on this node."""
-        return os.path.join(pve_dir(), "nodes", self.node, self.config_format.directory, "%s.conf" % vmid)
+        return os.path.join(self.config_directory(), "%s.conf" % vmid)
 
     @property
     def reads_digest(self) -> bool:
         """Reads give the digest where the config files are readable; ``pct``/``qm pending`` never print it."""
-        return os.path.isdir(os.path.dirname(self.config_file(0)))
+        return os.path.isdir(self.config_directory())
 
     def read_digest(self, vmid, node=None):
         found = self.read(vmid, node)
